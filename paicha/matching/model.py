@@ -61,7 +61,7 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class RiskArea:
-    """A medium- or high-risk area (中高风险地区); a later record for its ``area_id`` replaces it."""
+    """A medium- or high-risk area (中高风险地区); a later record for it replaces it."""
 
     event_id: str
     area_id: str

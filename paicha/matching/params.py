@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paicha.matching.timeutil import HOUR, MINUTE, DAY
+from paicha.matching.timeutil import DAY, HOUR, MINUTE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MatchParams:
-    """Every number the matching rules use. Durations are integer microseconds (see ``timeutil``)."""
+    """Every number the matching rules use; durations in integer microseconds (``timeutil``)."""
 
     h3_resolution: int = 8
     max_gap: int = 30 * MINUTE

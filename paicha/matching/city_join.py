@@ -1,0 +1,90 @@
+"""Rules 6 and 7: itinerary records joined with hazard intervals of their city (state by city).
+
+A city is a hazard for every risk area in it (from the area's look-back start until its lift)
+and for every case reported in it (14 days either side of the report). An itinerary record
+``[arrived_at, departed_at or arrived_at]`` that overlaps or touches such an interval is a
+``city_visit`` (所在地市 / 疫情发生地 旅居史). Whether the city is the person's own city of
+residence, which excludes the match, is the task policy's call: it holds the person registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paicha.matching.model import (
+    CityHazardChange,
+    ExposureChange,
+    ExposureKey,
+    Interval,
+    ItineraryChange,
+)
+
+
+@dataclass(slots=True)
+class CityState:
+    """Everything the city join keeps for one city."""
+
+    city_code: str
+    visits: dict[str, dict[str, Interval]] = field(default_factory=dict)  # person -> event -> iv
+    seen: dict[str, int] = field(default_factory=dict)  # itinerary event_id -> its end
+    hazards: dict[str, Interval] = field(default_factory=dict)  # "area:A1" / "case:C1" -> iv
+    sent: dict[tuple[str, str], tuple[Interval, ...]] = field(default_factory=dict)
+
+
+def source_id(source: tuple[str, str]) -> str:
+    """How a hazard's source is spelled in evidence: ``area:<area_id>`` or ``case:<case_id>``."""
+    return f"{source[0]}:{source[1]}"
+
+
+def apply_itinerary(state: CityState, change: ItineraryChange) -> list[ExposureChange]:
+    """A person's itinerary record in this city; a re-sent ``event_id`` changes nothing."""
+    if change.interval is None or change.event_id in state.seen:
+        return []
+    state.seen[change.event_id] = change.interval[1]
+    state.visits.setdefault(change.person_id, {})[change.event_id] = change.interval
+    return [out for hazard in state.hazards for out in _city_visit(state, change.person_id, hazard)]
+
+
+def apply_hazard(state: CityState, change: CityHazardChange) -> list[ExposureChange]:
+    """This city became, stayed or stopped being a hazard because of one area or case."""
+    hazard = source_id(change.source)
+    if change.interval is None:
+        if state.hazards.pop(hazard, None) is None:
+            return []
+    else:
+        if state.hazards.get(hazard) == change.interval:
+            return []
+        state.hazards[hazard] = change.interval
+    return [out for person_id in state.visits for out in _city_visit(state, person_id, hazard)]
+
+
+def _city_visit(state: CityState, person_id: str, hazard: str) -> list[ExposureChange]:
+    overlaps: list[Interval] = []
+    interval = state.hazards.get(hazard)
+    if interval is not None:
+        hs, he = interval
+        for s, e in state.visits.get(person_id, {}).values():
+            if s <= he and e >= hs:
+                overlaps.append((max(s, hs), min(e, he)))
+    key = (person_id, hazard)
+    now = tuple(sorted(set(overlaps)))
+    if state.sent.get(key, ()) == now:
+        return []
+    if now:
+        state.sent[key] = now
+    else:
+        state.sent.pop(key, None)
+    exposure = ExposureKey("city_visit", hazard, state.city_code)
+    return [ExposureChange(person_id, exposure, now, state.city_code)]
+
+
+def prune(state: CityState, horizon: int) -> None:
+    """Forget itinerary records that ended before the retention horizon (retracting nothing)."""
+    state.seen = {e: end for e, end in state.seen.items() if end >= horizon}
+    for person_id in list(state.visits):
+        kept = {e: iv for e, iv in state.visits[person_id].items() if iv[1] >= horizon}
+        if kept:
+            state.visits[person_id] = kept
+        else:
+            del state.visits[person_id]
+    state.sent = {k: ovs for k, ovs in state.sent.items() if ovs[-1][1] >= horizon}

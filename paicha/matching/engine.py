@@ -1,0 +1,224 @@
+"""The matching rules wired in-process: the same processors the faust app runs, over plain dicts.
+
+Used by ``paicha match`` (batch what-if runs), the embedded runtime and the tests. Records go in
+with ``submit``; ``flush`` carries every pending change through the stay builder, the joins and
+the task policy, and returns the tasks that changed. Nothing here reads a clock except through
+``clock``, which only stamps ``detected_at``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import h3.api.basic_int as h3int
+
+from paicha.matching import cell_join, city_join, hazards, policy, stays
+from paicha.matching.model import (
+    AreaCellChange,
+    Case,
+    CaseStayChange,
+    CityHazardChange,
+    ExposureChange,
+    FeedRecord,
+    Itinerary,
+    ItineraryChange,
+    Person,
+    Ping,
+    RiskArea,
+    StayChange,
+    Task,
+)
+from paicha.matching.params import MatchParams
+from paicha.matching.timeutil import DAY
+
+
+class Engine:
+    """One process's worth of state for every key, and the queues between the processors."""
+
+    def __init__(self, *, params: MatchParams | None = None, clock: Callable[[], int]) -> None:
+        self.params = params or MatchParams()
+        self.clock = clock
+        self.tracks: dict[str, stays.PersonTrack] = {}
+        self.areas: dict[str, hazards.AreaState] = {}
+        self.cells: dict[int, cell_join.CellState] = {}
+        self.cities: dict[str, city_join.CityState] = {}
+        self.policies: dict[str, policy.PersonPolicy] = {}
+        self.watermark = 0  # the newest event time seen
+        self.stats: Counter[str] = Counter()
+        self._pruned_at = 0
+        self._touched_tracks: set[str] = set()
+        self._cell_inbox: list[StayChange | CaseStayChange | AreaCellChange] = []
+        self._city_inbox: list[CityHazardChange | ItineraryChange] = []
+        self._exposures: list[ExposureChange] = []
+        self._touched_persons: set[str] = set()
+
+    # ------------------------------------------------------------------ intake
+
+    def submit(self, record: FeedRecord) -> None:
+        """Take one decoded feed record; its effects wait for ``flush``."""
+        if isinstance(record, Ping):
+            self.submit_ping(
+                record.event_id, record.person_id, record.lat, record.lon, record.observed_at
+            )
+        elif isinstance(record, Itinerary):
+            self._submit_itinerary(record)
+        elif isinstance(record, Case):
+            self._submit_case(record)
+        elif isinstance(record, RiskArea):
+            self._submit_area(record)
+        elif isinstance(record, Person):
+            self._policy(record.person_id).person = record
+            self._touched_persons.add(record.person_id)
+            self.stats["persons"] += 1
+        else:  # pragma: no cover - the type union is closed
+            raise TypeError(f"not a feed record: {type(record).__name__}")
+
+    def submit_many(self, records: Iterable[FeedRecord]) -> None:
+        for record in records:
+            self.submit(record)
+
+    def submit_ping(
+        self, event_id: str, person_id: str, lat: float, lon: float, observed_at: int
+    ) -> None:
+        """The hot path: one trajectory ping, already validated."""
+        if observed_at < self.watermark - self.params.retention:
+            self.stats["expired"] += 1
+            return
+        if observed_at > self.watermark:
+            self.watermark = observed_at
+        track = self.tracks.get(person_id)
+        if track is None:
+            track = self.tracks[person_id] = stays.PersonTrack(person_id)
+        cell = h3int.latlng_to_cell(lat, lon, self.params.h3_resolution)
+        if stays.add_ping(track, event_id, observed_at, cell, self.params.max_gap):
+            self._touched_tracks.add(person_id)
+            self.stats["pings"] += 1
+        else:
+            self.stats["duplicates"] += 1
+
+    def _submit_itinerary(self, record: Itinerary) -> None:
+        start, end = record.interval
+        if end < self.watermark - self.params.retention:
+            self.stats["expired"] += 1
+            return
+        self._advance(end)
+        self._city_inbox.append(
+            ItineraryChange(record.person_id, record.city_code, record.event_id, (start, end))
+        )
+        self.stats["itineraries"] += 1
+
+    def _submit_case(self, case: Case) -> None:
+        track = self.tracks.get(case.person_id)
+        if track is None:
+            track = self.tracks[case.person_id] = stays.PersonTrack(case.person_id)
+        known = track.cases.get(case.case_id)
+        if known is not None and known.event_id == case.event_id:
+            self.stats["duplicates"] += 1
+            return
+        self._advance(case.reported_at)
+        self._cell_inbox.extend(stays.add_case(track, case, self.params.lookback))
+        self._city_inbox.append(hazards.case_city_hazard(case, self.params.lookback))
+        policy.apply_case(self._policy(case.person_id), case.case_id)
+        self._touched_persons.add(case.person_id)
+        self.stats["cases"] += 1
+
+    def _submit_area(self, area: RiskArea) -> None:
+        state = self.areas.get(area.area_id)
+        if state is None:
+            state = self.areas[area.area_id] = hazards.AreaState(area.area_id)
+        if area.event_id in state.seen:
+            self.stats["duplicates"] += 1
+            return
+        cell_changes, city_changes = hazards.apply_area(state, area, self.params.h3_resolution)
+        self.stats["areas"] += 1
+        self._cell_inbox.extend(cell_changes)
+        self._city_inbox.extend(city_changes)
+
+    def _advance(self, event_time: int) -> None:
+        if event_time > self.watermark:
+            self.watermark = event_time
+
+    def _policy(self, person_id: str) -> policy.PersonPolicy:
+        state = self.policies.get(person_id)
+        if state is None:
+            state = self.policies[person_id] = policy.PersonPolicy(person_id)
+        return state
+
+    # ------------------------------------------------------------------ processing
+
+    def flush(self) -> list[Task]:
+        """Carry every pending change through to the tasks; returns the tasks that changed."""
+        params = self.params
+        for person_id in self._touched_tracks:
+            stay_changes, case_changes = stays.flush(self.tracks[person_id], params.lookback)
+            self._cell_inbox.extend(stay_changes)
+            for change in case_changes:
+                self._cell_inbox.extend(hazards.fan_out(change, params.neighbour_rings))
+        self._touched_tracks.clear()
+
+        for message in self._cell_inbox:
+            state = self.cells.get(message.cell)
+            if state is None:
+                state = self.cells[message.cell] = cell_join.CellState(message.cell)
+            if isinstance(message, StayChange):
+                self._exposures.extend(cell_join.apply_stay(state, message, params))
+            elif isinstance(message, CaseStayChange):
+                self._exposures.extend(cell_join.apply_case_stay(state, message, params))
+            else:
+                self._exposures.extend(cell_join.apply_area_cell(state, message))
+        self._cell_inbox.clear()
+
+        for city_message in self._city_inbox:
+            code = city_message.city_code
+            city = self.cities.get(code)
+            if city is None:
+                city = self.cities[code] = city_join.CityState(code)
+            if isinstance(city_message, ItineraryChange):
+                self._exposures.extend(city_join.apply_itinerary(city, city_message))
+            else:
+                self._exposures.extend(city_join.apply_hazard(city, city_message))
+        self._city_inbox.clear()
+
+        now = self.clock()
+        for exposure in self._exposures:
+            policy.apply_exposure(self._policy(exposure.person_id), exposure, now)
+            self._touched_persons.add(exposure.person_id)
+        self._exposures.clear()
+        changed = []
+        for person_id in sorted(self._touched_persons):
+            task = policy.decide(self.policies[person_id], now, params)
+            if task is not None:
+                changed.append(task)
+        self._touched_persons.clear()
+        self._maybe_prune()
+        return changed
+
+    def _maybe_prune(self) -> None:
+        """Forget what fell out of retention, at most once per day of event time."""
+        horizon = self.watermark - self.params.retention
+        if horizon - self._pruned_at < DAY:
+            return
+        self._pruned_at = horizon
+        for track in self.tracks.values():
+            stays.prune(track, horizon)
+        for cell, state in list(self.cells.items()):
+            cell_join.prune(state, horizon)
+            if cell_join.is_empty(state):
+                del self.cells[cell]
+        for city in self.cities.values():
+            city_join.prune(city, horizon)
+
+    # ------------------------------------------------------------------ results
+
+    def open_tasks(self) -> dict[str, Task]:
+        """Person id -> open task, as the rules stand on everything submitted and flushed."""
+        return {
+            pid: p.task
+            for pid, p in self.policies.items()
+            if p.task is not None and p.task.status == "open"
+        }
+
+    def all_tasks(self) -> dict[str, Task]:
+        """Every task ever pushed, open or not, by person id."""
+        return {pid: p.task for pid, p in self.policies.items() if p.task is not None}

@@ -1,0 +1,213 @@
+"""Rule 1 and 2: a person's pings become stays; a case's stays become case stays (state by person).
+
+A stay is a maximal run of consecutive pings in the same H3 cell with no gap between neighbours
+longer than ``max_gap``; its interval is ``[first observed_at, last observed_at]``. Pings are
+ordered by ``(observed_at, cell)``, so two pings at the same moment in different cells have one
+order whatever order they arrive in.
+
+The state keeps each stay's ping times, because a late ping inside a stay of another cell splits
+it, and a late ping in a gap can merge two stays. Either way only the stay the ping falls in (or
+follows) and the next one can change: boundaries further away keep their two neighbouring pings.
+
+Downstream sees the stays as ``StayChange`` messages keyed by ``(person, cell, start)``; a flush
+emits, for every key touched since the previous flush, its end now (None when the stay is gone).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from paicha.matching.model import Case, CaseStayChange, StayChange
+
+StayKey = tuple[int, int]  # (cell, start)
+
+
+class Stay:
+    """One stay: its cell and the times of its pings, ascending."""
+
+    __slots__ = ("cell", "times")
+
+    def __init__(self, cell: int, times: list[int]) -> None:
+        self.cell = cell
+        self.times = times
+
+    @property
+    def start(self) -> int:
+        return self.times[0]
+
+    @property
+    def end(self) -> int:
+        return self.times[-1]
+
+    @property
+    def key(self) -> StayKey:
+        return (self.cell, self.times[0])
+
+    def __repr__(self) -> str:
+        return f"Stay(cell={self.cell:x}, start={self.start}, end={self.end}, n={len(self.times)})"
+
+
+@dataclass(slots=True)
+class PersonTrack:
+    """Everything the stay builder keeps for one person."""
+
+    person_id: str
+    stays: list[Stay] = field(default_factory=list)
+    by_key: dict[StayKey, Stay] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)  # ping event_id -> observed_at
+    cases: dict[str, Case] = field(default_factory=dict)  # this person's own case records
+    dirty: set[StayKey] = field(default_factory=set)
+    emitted: dict[StayKey, int] = field(default_factory=dict)  # what downstream holds
+    emitted_case: dict[tuple[str, StayKey], tuple[int, int]] = field(default_factory=dict)
+    pruned_to: int = 0
+
+
+def add_ping(track: PersonTrack, event_id: str, observed_at: int, cell: int, max_gap: int) -> bool:
+    """Add one ping; False when its ``event_id`` was already seen (a re-send changes nothing)."""
+    seen = track.seen
+    if event_id in seen:
+        return False
+    seen[event_id] = observed_at
+    stays = track.stays
+    if stays:
+        last = stays[-1]
+        last_t = last.times[-1]
+        if observed_at > last_t or (observed_at == last_t and cell >= last.cell):
+            if cell == last.cell and observed_at - last_t <= max_gap:
+                if observed_at != last_t:
+                    last.times.append(observed_at)
+                    track.dirty.add((cell, last.times[0]))
+                return True
+            _append_stay(track, Stay(cell, [observed_at]))
+            return True
+        _insert_late(track, observed_at, cell, max_gap)
+        return True
+    _append_stay(track, Stay(cell, [observed_at]))
+    return True
+
+
+def _append_stay(track: PersonTrack, stay: Stay) -> None:
+    track.stays.append(stay)
+    key = stay.key
+    track.by_key[key] = stay
+    track.dirty.add(key)
+
+
+def _insert_late(track: PersonTrack, t: int, cell: int, max_gap: int) -> None:
+    """Insert a ping that sorts before the newest one, rebuilding the two stays it can touch."""
+    stays = track.stays
+    p = bisect_right(stays, (t, cell), key=lambda s: (s.times[0], s.cell)) - 1
+    lo = max(p, 0)
+    hi = min(p + 2, len(stays))
+    pings = [(ts, s.cell) for s in stays[lo:hi] for ts in s.times]
+    if (t, cell) in pings:
+        return  # the same moment in the same cell again: no stay changes
+    pings.append((t, cell))
+    pings.sort()
+    rebuilt = runs(pings, max_gap)
+    for old in stays[lo:hi]:
+        key = old.key
+        del track.by_key[key]
+        track.dirty.add(key)
+    stays[lo:hi] = rebuilt
+    for new in rebuilt:
+        key = new.key
+        track.by_key[key] = new
+        track.dirty.add(key)
+
+
+def runs(pings: list[tuple[int, int]], max_gap: int) -> list[Stay]:
+    """Stays from pings sorted by ``(time, cell)``: the definition of rule 1, in one pass."""
+    out: list[Stay] = []
+    for t, cell in pings:
+        if out:
+            last = out[-1]
+            if last.cell == cell and t - last.times[-1] <= max_gap:
+                if t != last.times[-1]:
+                    last.times.append(t)
+                continue
+        out.append(Stay(cell, [t]))
+    return out
+
+
+def case_window(case: Case, lookback: int) -> tuple[int, int]:
+    """Rule 2: the part of a case's history that is a hazard."""
+    end = case.isolated_at if case.isolated_at is not None else case.reported_at
+    return (case.reported_at - lookback, end)
+
+
+def flush(track: PersonTrack, lookback: int) -> tuple[list[StayChange], list[CaseStayChange]]:
+    """What changed since the last flush, as replace-by-key messages for the cell join."""
+    stay_changes: list[StayChange] = []
+    case_changes: list[CaseStayChange] = []
+    if not track.dirty:
+        return stay_changes, case_changes
+    person_id = track.person_id
+    windows = [(c, case_window(c, lookback)) for c in track.cases.values()]
+    for key in track.dirty:
+        stay = track.by_key.get(key)
+        end = stay.times[-1] if stay is not None else None
+        if track.emitted.get(key) != end:
+            stay_changes.append(StayChange(person_id, key[0], key[1], end))
+            if end is None:
+                del track.emitted[key]
+            else:
+                track.emitted[key] = end
+        for case, window in windows:
+            case_changes.extend(_case_stay(track, case, window, key, end))
+    track.dirty.clear()
+    return stay_changes, case_changes
+
+
+def add_case(track: PersonTrack, case: Case, lookback: int) -> list[CaseStayChange]:
+    """Learn that this person is (or is again) a case; every kept stay becomes a case stay."""
+    track.cases[case.case_id] = case
+    window = case_window(case, lookback)
+    out: list[CaseStayChange] = []
+    keys = {k for (cid, k) in track.emitted_case if cid == case.case_id} | set(track.by_key)
+    for key in keys:
+        stay = track.by_key.get(key)
+        out.extend(_case_stay(track, case, window, key, stay.end if stay else None))
+    return out
+
+
+def _case_stay(
+    track: PersonTrack, case: Case, window: tuple[int, int], key: StayKey, end: int | None
+) -> list[CaseStayChange]:
+    clipped: tuple[int, int] | None = None
+    if end is not None:
+        lo, hi = max(key[1], window[0]), min(end, window[1])
+        if lo <= hi:
+            clipped = (lo, hi)
+    ckey = (case.case_id, key)
+    if track.emitted_case.get(ckey) == clipped:
+        return []
+    if clipped is None:
+        del track.emitted_case[ckey]
+    else:
+        track.emitted_case[ckey] = clipped
+    return [
+        CaseStayChange(
+            case.case_id, track.person_id, case.city_code, key[0], key[0], key[1], clipped
+        )
+    ]
+
+
+def prune(track: PersonTrack, horizon: int) -> None:
+    """Drop what ended before the retention horizon. Downstream prunes its own copy the same way,
+    so nothing is retracted: retention forgets, it does not un-find."""
+    if horizon <= track.pruned_to:
+        return
+    track.pruned_to = horizon
+    stays = track.stays
+    cut = 0
+    while cut < len(stays) and stays[cut].times[-1] < horizon:
+        track.by_key.pop(stays[cut].key, None)
+        cut += 1
+    if cut:
+        del stays[:cut]
+    track.seen = {e: t for e, t in track.seen.items() if t >= horizon}
+    track.emitted = {k: end for k, end in track.emitted.items() if end >= horizon}
+    track.emitted_case = {k: iv for k, iv in track.emitted_case.items() if iv[1] >= horizon}
+    track.dirty = {k for k in track.dirty if k in track.by_key or k in track.emitted}
