@@ -1,0 +1,1 @@
+"""The tracking service's database: table definitions (`models`) and migrations (`migrate`)."""
