@@ -1,0 +1,1 @@
+"""Integration tests: one real adapter (Kafka broker, PostgreSQL) at a time."""
