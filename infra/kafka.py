@@ -14,6 +14,7 @@ rebalance delay).
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -34,16 +35,22 @@ HEAP_OPTS = ("-Xms256m", "-Xmx512m")
 
 
 def ensure_kafka_jars(libs_dir: Path = DEFAULT_LIBS_DIR) -> Path:
-    """Make sure the broker's runtime classpath is in `libs_dir`; fetch it with Maven if not.
+    """Make sure `libs_dir` holds the broker's runtime classpath for the current pom.xml.
 
-    Maven caches the downloads in ~/.m2, so a second machine-local fetch is a copy, not a download.
+    A stamp records which pom.xml the jars came from: after a version bump the folder is emptied
+    and filled again, since old and new jars side by side on one classpath break the broker.
+    Maven caches downloads in ~/.m2, so a refill on the same machine is a copy, not a download.
     """
-    if any(libs_dir.glob("kafka_2.13-*.jar")):
+    wanted = hashlib.sha256(POM.read_bytes()).hexdigest()
+    stamp = libs_dir / ".pom-sha256"
+    if stamp.exists() and stamp.read_text().strip() == wanted:
         return libs_dir
     mvn = shutil.which("mvn")
     if mvn is None:
         raise InfraError("Maven (mvn) is not on PATH; install it: apt-get install -y maven")
     libs_dir.mkdir(parents=True, exist_ok=True)
+    for stale in libs_dir.glob("*.jar"):  # jars only: never wipe a folder someone pointed us at
+        stale.unlink()
     command = [
         mvn,
         "-q",
@@ -58,6 +65,7 @@ def ensure_kafka_jars(libs_dir: Path = DEFAULT_LIBS_DIR) -> Path:
         raise InfraError(
             f"fetching Kafka jars failed ({' '.join(command)}):\n{result.stdout}{result.stderr}"
         )
+    stamp.write_text(wanted + "\n")
     return libs_dir
 
 
