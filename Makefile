@@ -1,0 +1,83 @@
+# paicha's developer and CI entry points. `make test` is what CI runs (.ci/run): it installs what
+# is missing (virtualenv, PostgreSQL, Kafka jars), lints, and runs the whole test suite against a
+# real Kafka broker and a real PostgreSQL server. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when pyproject.toml changes (or the virtualenv is new).
+INSTALLED := $(VENV)/.installed
+DEMO := var/demo
+# apt-get as root on Debian; `sudo` otherwise, when there is one.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: help venv install postgres-install java-tools kafka-jars lint test-unit \
+	test-integration test kafka postgres bench run
+
+help:
+	@echo "make install           virtualenv in $(VENV) with the project (editable) and dev tools"
+	@echo "make test              install + PostgreSQL + Kafka jars + lint + the whole suite (CI)"
+	@echo "make test-unit         fast tests only (no broker, no database)"
+	@echo "make test-integration  tests against a real Kafka broker and PostgreSQL"
+	@echo "make lint              ruff check, ruff format --check, mypy"
+	@echo "make kafka | postgres  run one service in the foreground; export what it prints"
+	@echo "make run               simulate a city, match it, write screening tasks"
+	@echo "make bench             benchmarks (python -m bench)"
+
+venv install: $(INSTALLED)
+
+# Debian splits ensurepip into pythonX.Y-venv; without it `-m venv` fails half-way.
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is not on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT) update && $(APT) install -y $(PYTHON)-venv; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,rocksdb]'
+	touch $@
+
+postgres-install: $(INSTALLED)
+	$(BIN)/python -m infra postgres-install
+
+java-tools:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+		$(APT) update && $(APT) install -y --no-install-recommends openjdk-17-jre-headless maven; }
+
+kafka-jars: $(INSTALLED) java-tools
+	$(BIN)/python -m infra kafka-jars
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-unit: $(INSTALLED)
+	$(BIN)/pytest -m "not integration and not e2e"
+
+test-integration: $(INSTALLED) postgres-install kafka-jars
+	$(BIN)/pytest -m integration
+
+# Lint first: a failing lint stops the run before the slower suite. pytest's summary is the last
+# thing printed.
+test: $(INSTALLED) postgres-install kafka-jars lint
+	$(BIN)/pytest
+
+kafka: kafka-jars
+	$(BIN)/python -m infra kafka
+
+postgres: postgres-install
+	$(BIN)/python -m infra postgres
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+run: $(INSTALLED)
+	$(BIN)/paicha simulate $(DEMO) --persons 2000 --days 2 --seed 7
+	$(BIN)/paicha match $(DEMO) --output $(DEMO)/tasks.jsonl
+	@echo
+	@echo "Feeds:            $(DEMO)/ (the simulated city's JSON Lines)"
+	@echo "Screening tasks:  $(DEMO)/tasks.jsonl"
+	@echo "Count them:       wc -l $(DEMO)/tasks.jsonl"
