@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
-import h3.api.basic_int as h3int
+from h3.api.basic_int import latlng_to_cell as _latlng_to_cell
 
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.matching.model import (
@@ -32,12 +33,17 @@ from paicha.matching.model import (
 from paicha.matching.params import MatchParams
 from paicha.matching.timeutil import DAY
 
+_person_then_time = itemgetter(1, 4)
+
 
 class Engine:
     """One process's worth of state for every key, and the queues between the processors."""
 
     def __init__(self, *, params: MatchParams | None = None, clock: Callable[[], int]) -> None:
         self.params = params or MatchParams()
+        self._resolution = self.params.h3_resolution
+        self._max_gap = self.params.max_gap
+        self._retention = self.params.retention
         self.clock = clock
         self.tracks: dict[str, stays.PersonTrack] = {}
         self.areas: dict[str, hazards.AreaState] = {}
@@ -82,20 +88,54 @@ class Engine:
         self, event_id: str, person_id: str, lat: float, lon: float, observed_at: int
     ) -> None:
         """The hot path: one trajectory ping, already validated."""
-        if observed_at < self.watermark - self.params.retention:
-            self.stats["expired"] += 1
-            return
         if observed_at > self.watermark:
             self.watermark = observed_at
+        elif observed_at < self.watermark - self._retention:
+            self.stats["expired"] += 1
+            return
         track = self.tracks.get(person_id)
         if track is None:
             track = self.tracks[person_id] = stays.PersonTrack(person_id)
-        cell = h3int.latlng_to_cell(lat, lon, self.params.h3_resolution)
-        if stays.add_ping(track, event_id, observed_at, cell, self.params.max_gap):
+        cell = _latlng_to_cell(lat, lon, self._resolution)
+        if stays.add_ping(track, event_id, observed_at, cell, self._max_gap):
             self._touched_tracks.add(person_id)
-            self.stats["pings"] += 1
         else:
             self.stats["duplicates"] += 1
+
+    def submit_pings(self, pings: list[tuple[str, str, float, float, int]]) -> None:
+        """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once.
+
+        They are taken person by person, each person's in time order: the result does not depend
+        on the order (rule 9), and this one keeps each person's state hot and nearly every ping on
+        the append-to-the-newest-stay path. Sorts ``pings`` in place.
+        """
+        if not pings:
+            return
+        pings.sort(key=_person_then_time)
+        newest = max(p[4] for p in pings)
+        if newest > self.watermark:
+            self.watermark = newest
+        horizon = self.watermark - self._retention
+        resolution, max_gap = self._resolution, self._max_gap
+        tracks, touched, add_ping = self.tracks, self._touched_tracks, stays.add_ping
+        current = ""
+        track: stays.PersonTrack | None = None
+        expired = duplicates = 0
+        for event_id, person_id, lat, lon, observed_at in pings:
+            if observed_at < horizon:
+                expired += 1
+                continue
+            if person_id != current or track is None:
+                current = person_id
+                track = tracks.get(person_id)
+                if track is None:
+                    track = tracks[person_id] = stays.PersonTrack(person_id)
+                touched.add(person_id)
+            cell = _latlng_to_cell(lat, lon, resolution)
+            if not add_ping(track, event_id, observed_at, cell, max_gap):
+                duplicates += 1
+        self.stats["expired"] += expired
+        self.stats["duplicates"] += duplicates
 
     def _submit_itinerary(self, record: Itinerary) -> None:
         start, end = record.interval

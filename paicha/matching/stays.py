@@ -61,6 +61,11 @@ class PersonTrack:
     emitted: dict[StayKey, int] = field(default_factory=dict)  # what downstream holds
     emitted_case: dict[tuple[str, StayKey], tuple[int, int]] = field(default_factory=dict)
     pruned_to: int = 0
+    # The newest stay, cached: nearly every ping lands after it, and this is the hot path.
+    tail: list[int] = field(default_factory=list)  # the newest stay's ping times
+    last_t: int = -(2**62)
+    last_cell: int = -1
+    tail_dirty: bool = False
 
 
 def add_ping(track: PersonTrack, event_id: str, observed_at: int, cell: int, max_gap: int) -> bool:
@@ -69,21 +74,17 @@ def add_ping(track: PersonTrack, event_id: str, observed_at: int, cell: int, max
     if event_id in seen:
         return False
     seen[event_id] = observed_at
-    stays = track.stays
-    if stays:
-        last = stays[-1]
-        last_t = last.times[-1]
-        if observed_at > last_t or (observed_at == last_t and cell >= last.cell):
-            if cell == last.cell and observed_at - last_t <= max_gap:
-                if observed_at != last_t:
-                    last.times.append(observed_at)
-                    track.dirty.add((cell, last.times[0]))
-                return True
-            _append_stay(track, Stay(cell, [observed_at]))
+    last_t = track.last_t
+    if observed_at > last_t or (observed_at == last_t and cell >= track.last_cell):
+        if cell == track.last_cell and observed_at - last_t <= max_gap:
+            if observed_at != last_t:
+                track.tail.append(observed_at)
+                track.last_t = observed_at
+                track.tail_dirty = True
             return True
-        _insert_late(track, observed_at, cell, max_gap)
+        _append_stay(track, Stay(cell, [observed_at]))
         return True
-    _append_stay(track, Stay(cell, [observed_at]))
+    _insert_late(track, observed_at, cell, max_gap)
     return True
 
 
@@ -92,6 +93,15 @@ def _append_stay(track: PersonTrack, stay: Stay) -> None:
     key = stay.key
     track.by_key[key] = stay
     track.dirty.add(key)
+    _cache_tail(track)
+
+
+def _cache_tail(track: PersonTrack) -> None:
+    if track.stays:
+        last = track.stays[-1]
+        track.tail, track.last_t, track.last_cell = last.times, last.times[-1], last.cell
+    else:
+        track.tail, track.last_t, track.last_cell = [], -(2**62), -1
 
 
 def _insert_late(track: PersonTrack, t: int, cell: int, max_gap: int) -> None:
@@ -115,6 +125,7 @@ def _insert_late(track: PersonTrack, t: int, cell: int, max_gap: int) -> None:
         key = new.key
         track.by_key[key] = new
         track.dirty.add(key)
+    _cache_tail(track)
 
 
 def runs(pings: list[tuple[int, int]], max_gap: int) -> list[Stay]:
@@ -141,6 +152,10 @@ def flush(track: PersonTrack, lookback: int) -> tuple[list[StayChange], list[Cas
     """What changed since the last flush, as replace-by-key messages for the cell join."""
     stay_changes: list[StayChange] = []
     case_changes: list[CaseStayChange] = []
+    if track.tail_dirty:
+        track.tail_dirty = False
+        if track.stays:
+            track.dirty.add(track.stays[-1].key)
     if not track.dirty:
         return stay_changes, case_changes
     person_id = track.person_id
@@ -207,6 +222,7 @@ def prune(track: PersonTrack, horizon: int) -> None:
         cut += 1
     if cut:
         del stays[:cut]
+        _cache_tail(track)
     track.seen = {e: t for e, t in track.seen.items() if t >= horizon}
     track.emitted = {k: end for k, end in track.emitted.items() if end >= horizon}
     track.emitted_case = {k: iv for k, iv in track.emitted_case.items() if iv[1] >= horizon}
