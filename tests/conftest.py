@@ -2,8 +2,8 @@
 
 Each comes, in order of preference, from:
 
-1. the environment (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`): servers you already run, e.g. with
-   `make kafka` / `make postgres` in another shell, which saves the start-up on every run;
+1. the environment (`KAFKA_BOOTSTRAP_SERVERS`, a PostgreSQL `DATABASE_URL`): servers you already
+   run, e.g. with `make kafka` / `make postgres` in another shell, which saves every run's start-up;
 2. testcontainers, when a Docker engine answers a ping;
 3. local processes started from `infra/` (Kafka jars from Maven Central, Debian's PostgreSQL).
 
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import NoReturn, Protocol, TypeVar
 
 import pytest
+from sqlalchemy import make_url
 
 from infra.docker import docker_engine_available
 from infra.kafka import KafkaBroker
@@ -82,7 +83,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """SQLAlchemy URL (`postgresql+psycopg2://...`) of a real PostgreSQL database."""
-    from_env = os.environ.get("DATABASE_URL")
+    from_env = _postgres_url_from_env()
     if from_env:
         yield from_env
         return
@@ -94,6 +95,24 @@ def database_url() -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.stop()
+
+
+def _postgres_url_from_env() -> str | None:
+    """`DATABASE_URL` when it names a PostgreSQL server, with the psycopg2 driver spelled out.
+
+    The app reads the same variable, and for the embedded runtime it may name SQLite: these
+    tests claim PostgreSQL behaviour, so a SQLite URL there means "start a server for the tests".
+    A URL without a driver gets psycopg2, since SQLAlchemy 2.1 would pick psycopg 3.
+    """
+    raw = os.environ.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    url = make_url(raw.replace("postgres://", "postgresql://", 1))
+    if url.get_backend_name() != "postgresql":
+        return None
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
+    return url.render_as_string(hide_password=False)
 
 
 def _kafka_container() -> Iterator[str]:
