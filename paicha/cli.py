@@ -1,0 +1,33 @@
+"""The ``paicha`` command line: one Typer app, each subcommand from its module in ``commands/``.
+
+Commands read settings (``paicha.settings.load_settings``) themselves when they need them, so
+``paicha --help`` works in an empty environment and nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from paicha.commands.match import match
+from paicha.commands.schemas import app as schemas_app
+from paicha.commands.simulate import simulate
+
+app = typer.Typer(
+    name="paicha",
+    help="paicha (排查): contact-tracing backend that turns location, itinerary, case and "
+    "risk-area feeds into screening tasks with deadlines.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("simulate")(simulate)
+app.command("match")(match)
+app.add_typer(schemas_app, name="schemas")
+
+
+def main() -> None:
+    """The console script ``paicha`` (pyproject.toml)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
