@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paicha.feeds import FeedError, decode
+from paicha.feeds import FeedError, PingRow, decode, decode_ping_row
 from paicha.matching.engine import Engine
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
@@ -67,8 +67,10 @@ def run_match(
         raise FileNotFoundError(f"not a directory: {input_dir}")
     engine = Engine(params=params, clock=clock)
     run = MatchRun(tasks={})
-    pending = 0
     for topic, path in feed_files(input_dir):
+        if topic == "trajectories":
+            _match_pings(engine, run, path, on_reject, on_progress)
+            continue
         for line_no, line in _lines(path, on_progress):
             try:
                 record = decode(topic, line)
@@ -78,14 +80,36 @@ def run_match(
                 continue
             engine.submit(record)
             run.accepted[topic] += 1
-            pending += 1
-            if pending >= FLUSH_EVERY:
-                engine.flush()
-                pending = 0
-    engine.flush()
+        engine.flush()
     run.tasks = engine.all_tasks() if include_closed else engine.open_tasks()
     run.engine_stats = engine.stats
     return run
+
+
+def _match_pings(
+    engine: Engine,
+    run: MatchRun,
+    path: Path,
+    on_reject: Callable[[Rejected], None],
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """The bulk of the input: pings in chunks through ``Engine.submit_pings``."""
+    chunk: list[PingRow] = []
+    for line_no, line in _lines(path, on_progress):
+        try:
+            chunk.append(decode_ping_row(line))
+        except FeedError as error:
+            run.rejected["trajectories"] += 1
+            on_reject(Rejected(path.name, line_no, error.field, error.reason))
+            continue
+        if len(chunk) >= FLUSH_EVERY:
+            run.accepted["trajectories"] += len(chunk)
+            engine.submit_pings(chunk)
+            engine.flush()
+            chunk = []
+    run.accepted["trajectories"] += len(chunk)
+    engine.submit_pings(chunk)
+    engine.flush()
 
 
 def _lines(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:

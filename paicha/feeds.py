@@ -7,7 +7,8 @@ dead-letter record (``dead_letter``).
 
 ``trajectories`` carries millions of pings a day, and going through pydantic (a model built and
 thrown away at once, a Python validator per time) costs about twice what a ping needs. So pings
-take a fast path first: orjson and hand checks of the same rules. It only ever *accepts*; anything it does not like goes to
+take a fast path first: orjson and hand checks of the same rules. It only ever *accepts*; what
+it does not like goes to
 pydantic, which decides and, on failure, words the error. A record is therefore never refused by
 the fast path alone, and never accepted by it unless pydantic would accept it too (a property
 test holds the two together).
@@ -63,6 +64,20 @@ def decode(topic: str, raw: Raw) -> FeedRecord:
         )
     model_class, to_core = decoder
     return to_core(_validate(topic, model_class, raw))
+
+
+PingRow = tuple[str, str, float, float, int]
+"""A ping as ``(event_id, person_id, lat, lon, observed_at)``: ``Engine.submit_pings``' input."""
+
+
+def decode_ping_row(raw: Raw) -> PingRow:
+    """A ``trajectories`` record as a ``PingRow``, the bulk path's shape; same rules and errors
+    as ``decode``, without building a ``Ping`` object per record."""
+    row = _fast_ping_row(raw)
+    if row is not None:
+        return row
+    ping = _ping(_validate("trajectories", TrajectoryRecord, raw))
+    return (ping.event_id, ping.person_id, ping.lat, ping.lon, ping.observed_at)
 
 
 def read_jsonl(path: str | Path, topic: str) -> Iterator[tuple[int, FeedRecord | FeedError]]:
@@ -222,9 +237,15 @@ _FAST_UNTIL = to_micros(datetime(9999, 1, 1, tzinfo=UTC))
 
 
 def _fast_ping(raw: Raw) -> Ping | None:
-    """The ping when the record is plainly valid, else None (pydantic decides). Same rules as
-    ``schemas.feeds.TrajectoryRecord``: it may turn away what pydantic would accept (it then
-    takes the slow path), never the reverse."""
+    """The ping when the record is plainly valid, else None (pydantic decides)."""
+    row = _fast_ping_row(raw)
+    return None if row is None else Ping(*row)
+
+
+def _fast_ping_row(raw: Raw) -> PingRow | None:
+    """The ping's fields when the record is plainly valid, else None (pydantic decides). Same
+    rules as ``schemas.feeds.TrajectoryRecord``: it may turn away what pydantic would accept (it
+    then takes the slow path), never the reverse."""
     record: Any
     if type(raw) is bytes or type(raw) is str:
         try:
@@ -259,7 +280,7 @@ def _fast_ping(raw: Raw) -> Ping | None:
     observed_at = _fast_micros(record.get("observed_at"))
     if observed_at is None:
         return None
-    return Ping(event_id, person_id, float(lat), float(lon), observed_at)
+    return (event_id, person_id, float(lat), float(lon), observed_at)
 
 
 def _fast_micros(value: object) -> int | None:
@@ -267,11 +288,40 @@ def _fast_micros(value: object) -> int | None:
 
     Equal to ``to_micros(parse_time(value, ...))`` wherever it answers (a property test checks).
     """
-    if type(value) is not str or RFC3339_WITH_OFFSET.match(value) is None:
+    if type(value) is not str:
+        return None
+    # Pings of one minute share everything but their seconds: look the minute up, add those.
+    minute_key = _minute_key(value)
+    if minute_key is not None:
+        base = _MINUTES.get(minute_key)
+        seconds = value[17:19]
+        if base is not None and seconds.isascii() and seconds.isdigit() and seconds < "60":
+            return base + int(seconds) * 1_000_000
+    if RFC3339_WITH_OFFSET.match(value) is None:
         return None
     try:
         # Upper-case T and Z only: lower case makes this raise, and pydantic takes the record.
         micros = to_micros(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return micros if 0 <= micros < _FAST_UNTIL else None
+    if not 0 <= micros < _FAST_UNTIL:
+        return None
+    if minute_key is not None:
+        if len(_MINUTES) >= _MINUTES_KEPT:
+            _MINUTES.clear()
+        _MINUTES[minute_key] = micros - int(value[17:19]) * 1_000_000
+    return micros
+
+
+# Minute -> its UTC microseconds, for times spelled exactly ``YYYY-MM-DDTHH:MM:SS±HH:MM`` or
+# ``...SSZ``; only keys of times that passed the full check are ever stored.
+_MINUTES: dict[str, int] = {}
+_MINUTES_KEPT = 100_000
+
+
+def _minute_key(value: str) -> str | None:
+    """The time without its seconds, when it has no fraction; None otherwise."""
+    size = len(value)
+    if (size == 25 and value[19] in "+-") or (size == 20 and value[19] == "Z"):
+        return value[:17] + value[19:]
+    return None

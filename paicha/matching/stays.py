@@ -88,7 +88,16 @@ def add_ping(track: PersonTrack, event_id: str, observed_at: int, cell: int, max
     return True
 
 
+def _settle_tail(track: PersonTrack) -> None:
+    """Record that the newest stay grew, before anything else becomes the newest stay."""
+    if track.tail_dirty:
+        track.tail_dirty = False
+        if track.tail:
+            track.dirty.add((track.last_cell, track.tail[0]))
+
+
 def _append_stay(track: PersonTrack, stay: Stay) -> None:
+    _settle_tail(track)
     track.stays.append(stay)
     key = stay.key
     track.by_key[key] = stay
@@ -106,6 +115,7 @@ def _cache_tail(track: PersonTrack) -> None:
 
 def _insert_late(track: PersonTrack, t: int, cell: int, max_gap: int) -> None:
     """Insert a ping that sorts before the newest one, rebuilding the two stays it can touch."""
+    _settle_tail(track)
     stays = track.stays
     p = bisect_right(stays, (t, cell), key=lambda s: (s.times[0], s.cell)) - 1
     lo = max(p, 0)
@@ -152,10 +162,7 @@ def flush(track: PersonTrack, lookback: int) -> tuple[list[StayChange], list[Cas
     """What changed since the last flush, as replace-by-key messages for the cell join."""
     stay_changes: list[StayChange] = []
     case_changes: list[CaseStayChange] = []
-    if track.tail_dirty:
-        track.tail_dirty = False
-        if track.stays:
-            track.dirty.add(track.stays[-1].key)
+    _settle_tail(track)
     if not track.dirty:
         return stay_changes, case_changes
     person_id = track.person_id
@@ -215,6 +222,7 @@ def prune(track: PersonTrack, horizon: int) -> None:
     if horizon <= track.pruned_to:
         return
     track.pruned_to = horizon
+    _settle_tail(track)
     stays = track.stays
     cut = 0
     while cut < len(stays) and stays[cut].times[-1] < horizon:
