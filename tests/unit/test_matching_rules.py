@@ -52,13 +52,22 @@ def at(minute: float) -> int:
     return T0 + minutes(minute)
 
 
-@pytest.fixture(params=["reference", "engine"])
+def engine_flushing_every_two(records: list[object], params: MatchParams | None = None) -> dict:
+    """The engine as a live run drives it: a flush after every second record."""
+    flush_after = set(range(1, len(records), 2))
+    return engine_runner.engine_tasks(records, params, flush_after=flush_after)
+
+
+@pytest.fixture(params=["reference", "engine", "engine-flushing"])
 def match(request: pytest.FixtureRequest) -> Match:
-    """``match(records, params=None)``: the open tasks, as the reference or the engine sees them."""
+    """``match(records, params=None)``: the open tasks, as the reference or the engine sees them
+    (flushed once at the end, or every second record)."""
+    if request.param == "reference":
+        return expected_tasks
+    engine_runner.engine_class()
     if request.param == "engine":
-        engine_runner.engine_class()
         return engine_runner.engine_tasks
-    return expected_tasks
+    return engine_flushing_every_two
 
 
 def co_located(case_id: str, start: int, end: int, place: str = HERE) -> tuple:
@@ -213,6 +222,24 @@ def test_pings_at_the_same_moment_are_taken_in_cell_order(match: Match) -> None:
             ),
         )
     }
+
+
+def test_a_stay_extended_then_closed_between_flushes_keeps_its_extension() -> None:
+    # Found by test_reference_agreement on a simulated city: the engine (at d0071fe) kept [0, 0],
+    # losing the extension to 20 that arrived in the same flush as the ping that closed the stay.
+    records = [
+        risk_area("a1", lookback_from=at(0)),
+        ping("visitor", at(0)),
+        ping("visitor", at(20)),
+        ping("visitor", at(60)),
+    ]
+    expected = {
+        "visitor": area_task(
+            ("area_stay", "a1", HERE, at(0), at(20)), ("area_stay", "a1", HERE, at(60), at(60))
+        )
+    }
+    assert expected_tasks(records) == expected
+    assert engine_runner.engine_tasks(records, flush_after={1}) == expected
 
 
 # ---------------------------------------------------------------- rule 2: the case's window
