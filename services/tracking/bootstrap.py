@@ -1,0 +1,104 @@
+"""The tracking service's one wiring place: settings in, a running service out.
+
+Only this module (and the ``paicha serve``/``paicha users`` commands that call it) reads settings;
+everything else is handed its adapters. ``serve`` migrates the database, builds the app, starts
+the Kafka ingestion consumer and the outbox relay in background threads when a broker is
+configured (``KAFKA_BOOTSTRAP_SERVERS``), and runs uvicorn until interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from paicha.settings import Settings
+from services.tracking.api.app import create_app
+from services.tracking.api.service import TrackingService
+from services.tracking.db.migrate import upgrade
+from services.tracking.db.session import Database
+from services.tracking.outbox import KafkaPublisher, Publisher, relay
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=30)
+RELAY_INTERVAL_S = 2.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def kafka_configured(settings: Settings) -> bool:
+    """Whether a broker was named (the setting has a localhost default that may not exist)."""
+    return "kafka_bootstrap_servers" in settings.model_fields_set
+
+
+def build_service(
+    *,
+    database: Database,
+    lease: timedelta = DEFAULT_LEASE,
+    publisher: Publisher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> TrackingService:
+    """The service the API runs on; without a publisher the outbox waits for one."""
+    flush = None if publisher is None else lambda: relay(database, publisher, clock=clock)
+    return TrackingService(database=database, clock=clock, lease=lease, relay=flush)
+
+
+@contextmanager
+def background(settings: Settings, database: Database, publisher: Publisher) -> Iterator[None]:
+    """The ingestion consumer and a periodic outbox relay, stopped when the block ends."""
+    from services.tracking.ingest import TrackingConsumer
+
+    stop = threading.Event()
+    consumer = TrackingConsumer(
+        database=database, bootstrap_servers=settings.kafka_bootstrap_servers, clock=utc_now
+    )
+
+    def relay_forever() -> None:
+        while not stop.wait(RELAY_INTERVAL_S):
+            try:
+                relay(database, publisher, clock=utc_now)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+
+    threads = [
+        threading.Thread(target=consumer.run, args=(stop,), name="tracking-ingest", daemon=True),
+        threading.Thread(target=relay_forever, name="tracking-outbox", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        consumer.close()
+
+
+def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAULT_LEASE) -> None:
+    """Run the tracking service until interrupted."""
+    import uvicorn
+
+    upgrade(settings.database_url)
+    database = Database(url=settings.database_url)
+    publisher: KafkaPublisher | None = None
+    if kafka_configured(settings):
+        publisher = KafkaPublisher(bootstrap_servers=settings.kafka_bootstrap_servers)
+    else:
+        log.warning("KAFKA_BOOTSTRAP_SERVERS is not set: no ingestion, outbox records wait")
+    app = create_app(build_service(database=database, lease=lease, publisher=publisher))
+    try:
+        if publisher is None:
+            uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+        else:
+            with background(settings, database, publisher):
+                uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        if publisher is not None:
+            publisher.close()
+        database.dispose()
