@@ -10,7 +10,9 @@ import typer
 
 from paicha.commands.match import match
 from paicha.commands.schemas import app as schemas_app
+from paicha.commands.serve import serve
 from paicha.commands.simulate import simulate
+from paicha.commands.users import app as users_app
 
 app = typer.Typer(
     name="paicha",
@@ -22,6 +24,8 @@ app = typer.Typer(
 app.command("simulate")(simulate)
 app.command("match")(match)
 app.add_typer(schemas_app, name="schemas")
+app.command("serve")(serve)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:
