@@ -13,6 +13,7 @@ from paicha.commands.schemas import app as schemas_app
 from paicha.commands.serve import serve
 from paicha.commands.simulate import simulate
 from paicha.commands.users import app as users_app
+from paicha.commands.worker import worker
 
 app = typer.Typer(
     name="paicha",
@@ -26,6 +27,7 @@ app.command("match")(match)
 app.add_typer(schemas_app, name="schemas")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")
+app.command("worker")(worker)
 
 
 def main() -> None:

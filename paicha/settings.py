@@ -57,6 +57,25 @@ class Settings(BaseSettings):
         default=8, description="partitions of every keyed topic: the most workers that can help"
     )
     log_level: LogLevel = "INFO"
+    topic_prefix: str = Field(
+        default="", description="prefix of every topic name, to run several systems on one broker"
+    )
+    topic_replication: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="replication factor of the topics a worker creates"
+    )
+    state_store: Literal["auto", "memory", "rocksdb"] = Field(
+        default="auto",
+        description="faust table store; auto: RocksDB when rocksdict is installed, else memory",
+    )
+    worker_batch: Annotated[int, Field(ge=1)] = Field(
+        default=2000, description="records a stream processor takes at once"
+    )
+    worker_datadir: Path = Field(
+        default=Path("var/faust"), description="a worker's local state folder: one per worker"
+    )
+    worker_web_port: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="faust worker's web port (0: web server off)"
+    )
 
     # The matching rules (CONTRACTS.md, "Matching, exactly"), in the units people think in.
     h3_resolution: Annotated[int, Field(ge=0, le=15)] = 8

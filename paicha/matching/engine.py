@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 
-from h3.api.basic_int import latlng_to_cell as _latlng_to_cell
-
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.matching.model import (
     AreaCellChange,
@@ -96,7 +94,7 @@ class Engine:
         track = self.tracks.get(person_id)
         if track is None:
             track = self.tracks[person_id] = stays.PersonTrack(person_id)
-        cell = _latlng_to_cell(lat, lon, self._resolution)
+        cell = stays.cell_of(lat, lon, self._resolution)
         if stays.add_ping(track, event_id, observed_at, cell, self._max_gap):
             self._touched_tracks.add(person_id)
         else:
@@ -131,7 +129,7 @@ class Engine:
                 if track is None:
                     track = tracks[person_id] = stays.PersonTrack(person_id)
                 touched.add(person_id)
-            cell = _latlng_to_cell(lat, lon, resolution)
+            cell = stays.cell_of(lat, lon, resolution)
             if not add_ping(track, event_id, observed_at, cell, max_gap):
                 duplicates += 1
         self.stats["expired"] += expired

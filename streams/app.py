@@ -1,0 +1,144 @@
+"""The faust app: topics, tables and agents wired to the processors (``python -m streams``).
+
+``build_app`` is the only place that turns settings into a running topology. Every agent is the
+same thin loop (``agents.run_batches``); what differs is which processor it runs and which state
+it keeps. Nothing connects until the app starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from paicha.matching import cell_join, city_join, hazards, policy, stays
+from paicha.settings import Settings
+from streams import processors
+from streams.agents import AgentStats, run_batches
+from streams.state import KeyedState
+from streams.topics import TopicNames
+
+log = logging.getLogger(__name__)
+
+
+def store_url(settings: Settings) -> str:
+    """RocksDB (rocksdict) when asked for or, with ``auto``, when installed; memory otherwise."""
+    if settings.state_store == "memory":
+        return "memory://"
+    try:
+        import rocksdict  # noqa: F401
+    except ImportError:
+        if settings.state_store == "rocksdb":
+            raise
+        return "memory://"
+    return "rocksdb://"
+
+
+def build_app(
+    settings: Settings,
+    *,
+    datadir: Path | None = None,
+    clock: Callable[[], int] = processors.wall_clock,
+) -> faust.App:
+    """The stream processors as one faust app: run by ``app.main()`` or ``await app.start()``."""
+    names = TopicNames(settings.topic_prefix)
+    params = settings.match_params()
+    partitions = settings.partitions
+    app = faust.App(
+        f"{settings.topic_prefix}paicha-streams",
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        store=store_url(settings),
+        datadir=str(datadir or settings.worker_datadir),
+        topic_partitions=partitions,
+        web_enabled=settings.worker_web_port > 0,
+        web_port=settings.worker_web_port or 6066,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        table_standby_replicas=0,
+    )
+
+    def topic(*topic_names: str, compacting: bool = False) -> Any:
+        return app.topic(
+            *topic_names,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+            compacting=compacting or None,
+        )
+
+    def table(name: str) -> Any:
+        return app.Table(
+            name,
+            default=None,
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            partitions=partitions,
+            use_partitioner=True,
+        )
+
+    common: dict[str, Any] = {"topics": names, "params": params}
+    stores: list[KeyedState[Any]] = []
+
+    def keyed(name: str, factory: Callable[[str], Any]) -> KeyedState[Any]:
+        state: KeyedState[Any] = KeyedState(table(name), factory)
+        stores.append(state)
+        return state
+
+    tracks = keyed("tracks", stays.PersonTrack)
+    areas = keyed("areas", hazards.AreaState)
+    cells = keyed("cells", lambda key: cell_join.CellState(int(key)))
+    cities = keyed("cities", city_join.CityState)
+    policies = keyed("policies", policy.PersonPolicy)
+
+    outputs = {
+        name: topic(name, compacting=name in names.compacted())
+        for name in (names.screening_tasks, names.dead_letters)
+    }
+    wiring = [
+        ("people", (names.trajectories, names.cases),
+         processors.PeopleProcessor(tracks=tracks, **common), tracks),
+        ("areas", (names.risk_areas,), processors.AreaProcessor(areas=areas, **common), areas),
+        ("itineraries", (names.itineraries,), processors.ItineraryProcessor(**common), None),
+        ("cells", (names.cell_events,), processors.CellProcessor(cells=cells, **common), cells),
+        ("cities", (names.city_events,),
+         processors.CityProcessor(cities=cities, **common), cities),
+        ("policy", (names.exposures, names.persons),
+         processors.PolicyProcessor(policies=policies, clock=clock, **common), policies),
+    ]  # fmt: skip
+    stats: dict[str, AgentStats] = {}
+    for name, sources, processor, state in wiring:
+        stats[name] = AgentStats(name)
+        app.agent(topic(*sources), name=f"paicha.{name}")(
+            run_batches(
+                app,
+                processor,
+                state,
+                stats[name],
+                batch_size=settings.worker_batch,
+            )
+        )
+
+    @app.task
+    async def declare_outputs() -> None:
+        for output in outputs.values():
+            await output.maybe_declare()
+
+    @app.timer(10.0)
+    async def report_progress() -> None:
+        for agent_stats in stats.values():
+            agent_stats.report(log, app)
+
+    def forget_live_state(*args: Any, **kwargs: Any) -> None:
+        for state in stores:
+            state.forget()
+
+    app.on_partitions_revoked.connect(forget_live_state)
+    app.on_partitions_assigned.connect(forget_live_state)
+    return app

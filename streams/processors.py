@@ -1,0 +1,358 @@
+"""The stream processors as batch functions: raw records in, keyed output records out.
+
+Each takes a batch of records from its topics, validates them at the edge (``paicha.feeds``),
+runs the matching core over its keyed state, and returns what to publish, dead letters included.
+The faust agents (``agents.py``) only move bytes: they call these, deliver the output, then save
+the touched state. Nothing here knows faust, so a dict can stand in for a table in tests.
+
+A record that cannot be decoded, or whose processing raises, becomes a dead letter carrying the
+reason, the topic, partition and offset, and the original bytes: it never stops a partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from paicha.errors import FeedError, Problem
+from paicha.feeds import dead_letter, decode, decode_ping_row
+from paicha.matching import cell_join, city_join, hazards, policy, stays
+from paicha.matching.model import (
+    AreaCellChange,
+    Case,
+    CaseStayChange,
+    ExposureChange,
+    Itinerary,
+    ItineraryChange,
+    Person,
+    StayChange,
+)
+from paicha.matching.params import MatchParams
+from paicha.matching.timeutil import to_micros
+from paicha.task_records import task_record
+from streams import messages
+from streams.state import KeyedState
+from streams.topics import TopicNames, cell_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one batch produced: records to publish, and the state keys to save after."""
+
+    out: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self.out.append((topic, key, value))
+
+
+class Processor:
+    """What every processor shares: the topics, the rules' parameters, dead-lettering."""
+
+    def __init__(self, *, topics: TopicNames, params: MatchParams) -> None:
+        self.topics = topics
+        self.params = params
+        self.watermark = 0  # the newest event time this processor has seen
+
+    def feed_topic(self, topic: str) -> str:
+        """The contract name of a (possibly prefixed) topic."""
+        return topic.removeprefix(self.topics.prefix)
+
+    def reject(self, batch: Batch, record: Record, error: FeedError) -> None:
+        letter = dead_letter(
+            error, record.value, partition=record.partition, offset=record.offset, key=record.key
+        )
+        body = letter.model_dump(mode="json")
+        body["source_topic"] = record.topic
+        batch.send(self.topics.dead_letters, record.key or b"", orjson.dumps(body))
+        batch.counts["dead_lettered"] += 1
+
+    def crashed(self, batch: Batch, record: Record, error: Exception) -> None:
+        """An unexpected failure on one record: logged, dead-lettered, and the batch goes on."""
+        log.exception("processing %s[%d]@%d failed", record.topic, record.partition, record.offset)
+        problem = Problem("", f"processing failed: {type(error).__name__}: {error}")
+        self.reject(batch, record, FeedError(self.feed_topic(record.topic), [problem]))
+
+    def expired(self, batch: Batch, end: int) -> bool:
+        """Whether a record ending at ``end`` is older than retention (counted, not processed)."""
+        if end < self.watermark - self.params.retention:
+            batch.counts["expired"] += 1
+            return True
+        if end > self.watermark:
+            self.watermark = end
+        return False
+
+
+class PeopleProcessor(Processor):
+    """Stay builder and case intake, by person: trajectories and cases."""
+
+    def __init__(self, *, tracks: KeyedState[stays.PersonTrack], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.tracks = tracks
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        params = self.params
+        for record in records:
+            try:
+                if self.feed_topic(record.topic) == "trajectories":
+                    event_id, person_id, lat, lon, observed_at = decode_ping_row(record.value)
+                    if self.expired(batch, observed_at):
+                        continue
+                    track = self.tracks.get(person_id)
+                    cell = stays.cell_of(lat, lon, params.h3_resolution)
+                    if stays.add_ping(track, event_id, observed_at, cell, params.max_gap):
+                        batch.touched.add(person_id)
+                    else:
+                        batch.counts["duplicates"] += 1
+                else:
+                    case = decode("cases", record.value)
+                    assert isinstance(case, Case)
+                    self._case(batch, case)
+            except FeedError as error:
+                self.reject(batch, record, error)
+            except Exception as error:
+                self.crashed(batch, record, error)
+        for person_id in batch.touched:
+            track = self.tracks.get(person_id)
+            stay_changes, case_changes = stays.flush(track, params.lookback)
+            self._to_cells(batch, stay_changes, case_changes)
+            stays.prune(track, self.watermark - params.retention)
+        return batch
+
+    def _case(self, batch: Batch, case: Case) -> None:
+        track = self.tracks.get(case.person_id)
+        known = track.cases.get(case.case_id)
+        if known is not None and known.event_id == case.event_id:
+            batch.counts["duplicates"] += 1
+            return
+        if case.reported_at > self.watermark:
+            self.watermark = case.reported_at
+        batch.touched.add(case.person_id)
+        self._to_cells(batch, [], stays.add_case(track, case, self.params.lookback))
+        hazard = hazards.case_city_hazard(case, self.params.lookback)
+        batch.send(self.topics.city_events, hazard.city_code.encode(), messages.encode(hazard))
+        mark = messages.CaseMark(case.person_id, case.case_id)
+        batch.send(self.topics.exposures, case.person_id.encode(), messages.encode(mark))
+
+    def _to_cells(
+        self, batch: Batch, stay_changes: list[StayChange], case_changes: list[CaseStayChange]
+    ) -> None:
+        topic = self.topics.cell_events
+        for change in stay_changes:
+            batch.send(topic, cell_key(change.cell), messages.encode(change))
+        for case_change in case_changes:
+            for copy in hazards.fan_out(case_change, self.params.neighbour_rings):
+                batch.send(topic, cell_key(copy.cell), messages.encode(copy))
+
+
+class AreaProcessor(Processor):
+    """Risk areas, by area: which cells and cities they make hazards, and when."""
+
+    def __init__(self, *, areas: KeyedState[hazards.AreaState], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.areas = areas
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        for record in records:
+            try:
+                area = decode("risk-areas", record.value)
+                state = self.areas.get(area.area_id)  # type: ignore[union-attr]
+                cells, cities = hazards.apply_area(state, area, self.params.h3_resolution)  # type: ignore[arg-type]
+                batch.touched.add(state.area_id)
+                for change in cells:
+                    batch.send(
+                        self.topics.cell_events, cell_key(change.cell), messages.encode(change)
+                    )
+                for hazard in cities:
+                    key = hazard.city_code.encode()
+                    batch.send(self.topics.city_events, key, messages.encode(hazard))
+            except FeedError as error:
+                self.reject(batch, record, error)
+            except Exception as error:
+                self.crashed(batch, record, error)
+        return batch
+
+
+class ItineraryProcessor(Processor):
+    """Itineraries arrive keyed by person; the city join wants them by city. No state."""
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        for record in records:
+            try:
+                trip = decode("itineraries", record.value)
+                assert isinstance(trip, Itinerary)
+                start, end = trip.interval
+                if self.expired(batch, end):
+                    continue
+                change = ItineraryChange(
+                    trip.person_id, trip.city_code, trip.event_id, (start, end)
+                )
+                batch.send(
+                    self.topics.city_events, trip.city_code.encode(), messages.encode(change)
+                )
+            except FeedError as error:
+                self.reject(batch, record, error)
+            except Exception as error:
+                self.crashed(batch, record, error)
+        return batch
+
+
+class CellProcessor(Processor):
+    """The cell join: person stays against case stays and area cover, by cell."""
+
+    def __init__(self, *, cells: KeyedState[cell_join.CellState], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.cells = cells
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        for record in records:
+            try:
+                message = messages.decode(record.value)
+                if isinstance(message, StayChange):
+                    state = self._state(batch, message.cell)
+                    found = cell_join.apply_stay(state, message, self.params)
+                elif isinstance(message, CaseStayChange):
+                    state = self._state(batch, message.cell)
+                    found = cell_join.apply_case_stay(state, message, self.params)
+                elif isinstance(message, AreaCellChange):
+                    found = cell_join.apply_area_cell(self._state(batch, message.cell), message)
+                else:
+                    raise messages.MessageError(f"not a cell message: {type(message).__name__}")
+                _to_people(batch, self.topics, found)
+            except messages.MessageError as error:
+                self.reject(
+                    batch,
+                    record,
+                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
+                )
+            except Exception as error:
+                self.crashed(batch, record, error)
+        return batch
+
+    def _state(self, batch: Batch, cell: int) -> cell_join.CellState:
+        batch.touched.add(str(cell))
+        return self.cells.get(str(cell))
+
+
+class CityProcessor(Processor):
+    """The city join: itinerary records against hazard intervals, by city."""
+
+    def __init__(self, *, cities: KeyedState[city_join.CityState], **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.cities = cities
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        for record in records:
+            try:
+                message = messages.decode(record.value)
+                if isinstance(message, ItineraryChange):
+                    found = city_join.apply_itinerary(
+                        self._state(batch, message.city_code), message
+                    )
+                elif isinstance(message, messages.CityHazardChange):
+                    found = city_join.apply_hazard(self._state(batch, message.city_code), message)
+                else:
+                    raise messages.MessageError(f"not a city message: {type(message).__name__}")
+                _to_people(batch, self.topics, found)
+            except messages.MessageError as error:
+                self.reject(
+                    batch,
+                    record,
+                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
+                )
+            except Exception as error:
+                self.crashed(batch, record, error)
+        return batch
+
+    def _state(self, batch: Batch, city_code: str) -> city_join.CityState:
+        batch.touched.add(city_code)
+        return self.cities.get(city_code)
+
+
+class PolicyProcessor(Processor):
+    """The task policy, by person: exposures, case marks and the person registry in; tasks out."""
+
+    def __init__(
+        self,
+        *,
+        policies: KeyedState[policy.PersonPolicy],
+        clock: Callable[[], int],
+        **kw: object,
+    ) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.policies = policies
+        self.clock = clock
+
+    def process(self, records: Iterable[Record]) -> Batch:
+        batch = Batch()
+        now = self.clock()
+        for record in records:
+            try:
+                if self.feed_topic(record.topic) == "persons":
+                    person = decode("persons", record.value)
+                    assert isinstance(person, Person)
+                    self._state(batch, person.person_id).person = person
+                    continue
+                message = messages.decode(record.value)
+                if isinstance(message, ExposureChange):
+                    policy.apply_exposure(self._state(batch, message.person_id), message, now)
+                elif isinstance(message, messages.CaseMark):
+                    policy.apply_case(self._state(batch, message.person_id), message.case_id)
+                else:
+                    raise messages.MessageError(f"not a person message: {type(message).__name__}")
+            except FeedError as error:
+                self.reject(batch, record, error)
+            except messages.MessageError as error:
+                self.reject(
+                    batch,
+                    record,
+                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
+                )
+            except Exception as error:
+                self.crashed(batch, record, error)
+        for person_id in sorted(batch.touched):
+            task = policy.decide(self.policies.get(person_id), now, self.params)
+            if task is not None:
+                batch.send(
+                    self.topics.screening_tasks, person_id.encode(), orjson.dumps(task_record(task))
+                )
+                batch.counts["tasks"] += 1
+        return batch
+
+    def _state(self, batch: Batch, person_id: str) -> policy.PersonPolicy:
+        batch.touched.add(person_id)
+        return self.policies.get(person_id)
+
+
+def _to_people(batch: Batch, topics: TopicNames, found: list[ExposureChange]) -> None:
+    for exposure in found:
+        batch.send(topics.exposures, exposure.person_id.encode(), messages.encode(exposure))
+
+
+def wall_clock() -> int:
+    """Now, in the core's microseconds: what ``detected_at`` is stamped with."""
+    return to_micros(datetime.now(UTC))
