@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -46,7 +46,7 @@ def me(caller: CallerDep) -> dict[str, Any]:
 def list_tasks(
     caller: CallerDep,
     tracking: ServiceDep,
-    status: Status | None = "open",
+    status: Status | Literal["any"] = "open",
     kind: Kind | None = None,
     jurisdiction: Code | None = None,
     team: str | None = None,
@@ -54,8 +54,10 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The queue, most urgent deadline first: a tracer's team's tasks, or a supervisor's whole
-    jurisdiction. ``open`` (the default) includes claims whose lease ran out."""
-    filters = TaskFilters(status=status, kind=kind, jurisdiction=jurisdiction, team=team)
+    jurisdiction. ``open`` (the default) includes claims whose lease ran out; ``any``: all."""
+    filters = TaskFilters(
+        status=None if status == "any" else status, kind=kind, jurisdiction=jurisdiction, team=team
+    )
     with tracking.database.transaction() as session:
         return queries.list_queue(
             session, caller, filters, limit=limit, offset=offset, now=tracking.clock()
