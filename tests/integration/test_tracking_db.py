@@ -166,3 +166,26 @@ def test_downgrade_to_base_removes_every_table(migrated_url: str) -> None:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET action = 'x'", "DELETE FROM {t}"])
+@pytest.mark.parametrize("table", ["task_history", "audit_log"])
+def test_history_and_audit_log_are_append_only(engine: Engine, table: str, statement: str) -> None:
+    with Session(engine) as session:
+        session.add(a_task())
+        session.flush()
+        session.execute(
+            text(
+                "INSERT INTO task_history (task_id, at, actor, action, details) "
+                "VALUES ('task-p1-1', '2021-12-07 00:00:00+00:00', NULL, 'created', '{}')"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, target, details) "
+                "VALUES ('2021-12-07 00:00:00+00:00', 'u', 'read_task', 't', '{}')"
+            )
+        )
+        session.commit()
+    with Session(engine) as session, pytest.raises(Exception, match="append-only"):
+        session.execute(text(statement.format(t=table)))

@@ -1,0 +1,139 @@
+"""Claiming on a real PostgreSQL: 64 tracers at once never share a task and leave none behind,
+and a lease that runs out puts its task back in the queue."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from paicha.matching.policy import task_id_for
+from services.tracking.access import Caller
+from services.tracking.db import repository
+from services.tracking.db.models import ScreeningTask, TaskHistory
+from services.tracking.db.session import Database
+
+from .test_tracking_world import T0, World, build_world
+
+pytestmark = pytest.mark.integration
+
+CLAIMERS = 64
+TASKS = 1_000
+
+
+@pytest.fixture
+def world(empty_database_url: str) -> Iterator[World]:
+    world = build_world(empty_database_url)
+    try:
+        yield world
+    finally:
+        world.client.close()
+        world.database.dispose()
+
+
+def fill_queue(database: Database, count: int, team: str = "T140105001") -> None:
+    rows = [
+        {
+            "task_id": f"task-{i:05d}",
+            "person_id": f"p{i:05d}",
+            "kind": "co_located",
+            "status": "open",
+            "detected_at": T0,
+            "due_at": T0 + timedelta(minutes=i % 97),
+            "jurisdiction": "140105001001",
+            "province_code": "140000",
+            "city_code": "140100",
+            "district_code": "140105",
+            "street_code": "140105001",
+            "team": team,
+            "evidence": [],
+            "version": 1,
+            "round": 1,
+        }
+        for i in range(count)
+    ]
+    with database.transaction() as session:
+        session.execute(insert(ScreeningTask), rows)
+
+
+def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) -> None:
+    fill_queue(world.database, TASKS)
+    database = Database(url=world.database.url, pool_size=CLAIMERS, max_overflow=0)
+    claimed: list[list[str]] = [[] for _ in range(CLAIMERS)]
+    start = threading.Barrier(CLAIMERS)
+    errors: list[BaseException] = []
+
+    def tracer(index: int) -> None:
+        caller = Caller(
+            user_id=f"tracer-{index}", role="tracer", jurisdiction="140105", team_id="T140105001"
+        )
+        try:
+            start.wait()
+            while True:
+                with database.transaction() as session:
+                    task_id = repository.claim_next(
+                        session, caller, now=T0, until=T0 + timedelta(minutes=30)
+                    )
+                if task_id is None:
+                    return
+                claimed[index].append(task_id)
+        except BaseException as error:  # surfaced below; a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(CLAIMERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    database.dispose()
+
+    assert errors == []
+    everything = [task for mine in claimed for task in mine]
+    assert len(everything) == TASKS, "every task claimed"
+    assert len(set(everything)) == TASKS, "no task claimed twice"
+    assert sum(1 for mine in claimed if mine) > CLAIMERS // 2, "the claimers really competed"
+    with world.database.transaction() as session:
+        statuses = Counter(session.scalars(select(ScreeningTask.status)))
+        claims = session.scalar(
+            select(func.count()).where(TaskHistory.action == "claimed").select_from(TaskHistory)
+        )
+    assert statuses == {"claimed": TASKS}
+    assert claims == TASKS, "one history entry per claim, written by the same statement"
+
+
+def test_claim_next_takes_the_most_urgent_deadline_first(world: World) -> None:
+    fill_queue(world.database, 200)
+    caller = Caller(user_id="t", role="tracer", jurisdiction="140105", team_id="T140105001")
+    order = []
+    with world.database.transaction() as session:
+        for _ in range(5):
+            task_id = repository.claim_next(session, caller, now=T0, until=T0 + timedelta(hours=1))
+            order.append(session.get_one(ScreeningTask, task_id).due_at)
+    assert order == sorted(order) and order[0] == T0
+
+
+def test_an_expired_lease_returns_the_task_to_the_queue(world: World) -> None:
+    world.push_task("p1", jurisdiction="140105001001")
+    task = task_id_for("p1")
+
+    first = world.call("tracer_a", "POST", "/v1/tasks/claim-next")
+    while_held = world.call("tracer_a2", "POST", "/v1/tasks/claim-next")
+    world.clock.advance(timedelta(minutes=31))
+    listed = world.call("tracer_a2", "GET", "/v1/tasks").json()
+    after_expiry = world.call("tracer_a2", "POST", "/v1/tasks/claim-next")
+    too_late = world.call(
+        "tracer_a", "POST", f"/v1/tasks/{task}/complete", json={"outcome": "cleared"}
+    )
+
+    assert first.json()["task_id"] == task
+    assert while_held.status_code == 204
+    assert [item["task_id"] for item in listed["items"]] == [task]
+    assert listed["items"][0]["status"] == "open"
+    assert after_expiry.status_code == 200
+    assert after_expiry.json()["task_id"] == task
+    assert after_expiry.json()["claimed_by"] == "tracer_a2"
+    assert too_late.status_code == 409 and "tracer_a2" in too_late.json()["reason"]
