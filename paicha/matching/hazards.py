@@ -72,22 +72,33 @@ def apply_area(
     if area.event_id in state.seen:
         return [], []
     state.seen.add(area.event_id)
-    cells = area_cells(area.polygon, resolution)
-    interval = area_interval(area)
+    interval: tuple[int, int] | None = area_interval(area)
+    # Lifted before its look-back start: in force over no time at all, so it covers nothing.
+    if interval is not None and interval[1] < interval[0]:
+        interval = None
+    cells = area_cells(area.polygon, resolution) if interval is not None else frozenset()
     cell_changes = [
         AreaCellChange(state.area_id, state.city_code or area.city_code, c, None)
         for c in sorted(state.cells - cells)
     ]
-    if interval != state.interval or area.city_code != state.city_code:
+    if interval is None:
+        renewed = []
+    elif interval != state.interval or area.city_code != state.city_code:
         renewed = sorted(cells)
     else:
         renewed = sorted(cells - state.cells)
-    cell_changes += [AreaCellChange(state.area_id, area.city_code, c, interval) for c in renewed]
+    cell_changes += [
+        AreaCellChange(state.area_id, area.city_code, c, interval)
+        for c in renewed
+        if interval is not None
+    ]
     source = ("area", state.area_id)
     city_changes: list[CityHazardChange] = []
     if state.city_code is not None and state.city_code != area.city_code:
         city_changes.append(CityHazardChange(state.city_code, source, None))
-    if state.city_code != area.city_code or state.interval != interval:
+    if (state.city_code != area.city_code or state.interval != interval) and (
+        interval is not None or state.city_code == area.city_code
+    ):
         city_changes.append(CityHazardChange(area.city_code, source, interval))
     state.city_code, state.cells, state.interval = area.city_code, cells, interval
     return cell_changes, city_changes

@@ -353,11 +353,6 @@ def test_a_stay_ending_just_before_the_lookback_start_does_not_match(match: Matc
     assert match(records) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug, reported to the lead: an area lifted before its lookback_from still "
-    "matches, with evidence whose overlap_start is after its overlap_end; remove when fixed",
-)
 def test_an_area_lifted_before_its_lookback_start_matches_nobody() -> None:
     # The decoder accepts such a record; its interval [lookback_from, lifted_at] is empty.
     records = [
