@@ -61,9 +61,10 @@ def encode(message: CellMessage | CityMessage | PersonMessage) -> bytes:
     match message:
         case StayChange(person_id, cell, start, end):
             body: dict[str, Any] = {"t": "stay", "p": person_id, "c": cell, "s": start, "e": end}
-        case CaseStayChange(case_id, person_id, city, cell, origin, start, interval):
+        case CaseStayChange(case_id, person_id, city, cell, origin, start, interval, record):
             body = {
                 "t": "case_stay",
+                "r": record,
                 "k": case_id,
                 "p": person_id,
                 "y": city,
@@ -76,8 +77,8 @@ def encode(message: CellMessage | CityMessage | PersonMessage) -> bytes:
             body = {"t": "area_cell", "a": area_id, "y": city, "c": cell, "i": interval}
         case ItineraryChange(person_id, city, event_id, interval):
             body = {"t": "itinerary", "p": person_id, "y": city, "v": event_id, "i": interval}
-        case CityHazardChange(city, source, interval):
-            body = {"t": "hazard", "y": city, "src": list(source), "i": interval}
+        case CityHazardChange(city, source, interval, record):
+            body = {"t": "hazard", "y": city, "src": list(source), "i": interval, "r": record}
         case ExposureChange(person_id, key, overlaps, city):
             body = {
                 "t": "exposure",
@@ -105,16 +106,15 @@ def decode(raw: bytes) -> CellMessage | CityMessage | PersonMessage:
         if kind == "case_stay":
             return CaseStayChange(
                 body["k"], body["p"], body["y"], body["c"], body["o"], body["s"],
-                _interval(body["i"]),
+                _interval(body["i"]), body["r"],
             )  # fmt: skip
         if kind == "area_cell":
             return AreaCellChange(body["a"], body["y"], body["c"], _interval(body["i"]))
         if kind == "itinerary":
             return ItineraryChange(body["p"], body["y"], body["v"], _interval(body["i"]))
         if kind == "hazard":
-            return CityHazardChange(
-                body["y"], (body["src"][0], body["src"][1]), _interval(body["i"])
-            )
+            source = (body["src"][0], body["src"][1])
+            return CityHazardChange(body["y"], source, _interval(body["i"]), body["r"])
         if kind == "exposure":
             overlaps = tuple((int(lo), int(hi)) for lo, hi in body["o"])
             key = ExposureKey(body["kind"], body["src"], body["at"])

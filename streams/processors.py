@@ -141,8 +141,7 @@ class PeopleProcessor(Processor):
 
     def _case(self, batch: Batch, case: Case) -> None:
         track = self.tracks.get(case.person_id)
-        known = track.cases.get(case.case_id)
-        if known is not None and known.event_id == case.event_id:
+        if case.event_id in track.cases:
             batch.counts["duplicates"] += 1
             return
         if case.reported_at > self.watermark:

@@ -25,11 +25,11 @@ from paicha.matching.params import MatchParams
 
 @dataclass(slots=True)
 class CaseStays:
-    """One case's clipped stays as hazards in this cell, by (origin cell, unclipped start)."""
+    """One case's clipped stays as hazards in this cell, by (case record, origin cell, start)."""
 
     person_id: str
     city_code: str
-    stays: dict[tuple[int, int], Interval] = field(default_factory=dict)
+    stays: dict[tuple[str, int, int], Interval] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -76,7 +76,7 @@ def apply_case_stay(
 ) -> list[ExposureChange]:
     """A case's stay (clipped to its look-back window) in or near this cell changed."""
     entry = state.cases.get(change.case_id)
-    key = (change.origin_cell, change.start)
+    key = (change.record_id, change.origin_cell, change.start)
     if change.interval is None:
         if entry is None or entry.stays.pop(key, None) is None:
             return []
@@ -143,7 +143,7 @@ def _dwelt_enough(
     person = sum(
         max(0, min(e, hi) - max(s, lo)) for s, e in state.persons.get(person_id, {}).items()
     )
-    own = [iv for (origin, _), iv in case.stays.items() if origin == state.cell]
+    own = [iv for (_, origin, _), iv in case.stays.items() if origin == state.cell]
     case_dwell = sum(max(0, min(e, hi) - max(s, lo)) for s, e in own)
     return max(person, case_dwell) >= params.min_cumulative_dwell
 

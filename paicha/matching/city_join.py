@@ -27,7 +27,8 @@ class CityState:
     city_code: str
     visits: dict[str, dict[str, Interval]] = field(default_factory=dict)  # person -> event -> iv
     seen: dict[str, int] = field(default_factory=dict)  # itinerary event_id -> its end
-    hazards: dict[str, Interval] = field(default_factory=dict)  # "area:A1" / "case:C1" -> iv
+    # "area:A1" / "case:C1" -> record -> interval (a case's records each count; an area's replace)
+    hazards: dict[str, dict[str, Interval]] = field(default_factory=dict)
     sent: dict[tuple[str, str], tuple[Interval, ...]] = field(default_factory=dict)
 
 
@@ -48,21 +49,22 @@ def apply_itinerary(state: CityState, change: ItineraryChange) -> list[ExposureC
 def apply_hazard(state: CityState, change: CityHazardChange) -> list[ExposureChange]:
     """This city became, stayed or stopped being a hazard because of one area or case."""
     hazard = source_id(change.source)
+    records = state.hazards.get(hazard, {})
     if change.interval is None:
-        if state.hazards.pop(hazard, None) is None:
+        if records.pop(change.record_id, None) is None:
             return []
+        if not records:
+            del state.hazards[hazard]
     else:
-        if state.hazards.get(hazard) == change.interval:
+        if records.get(change.record_id) == change.interval:
             return []
-        state.hazards[hazard] = change.interval
+        state.hazards.setdefault(hazard, records)[change.record_id] = change.interval
     return [out for person_id in state.visits for out in _city_visit(state, person_id, hazard)]
 
 
 def _city_visit(state: CityState, person_id: str, hazard: str) -> list[ExposureChange]:
     overlaps: list[Interval] = []
-    interval = state.hazards.get(hazard)
-    if interval is not None:
-        hs, he = interval
+    for hs, he in state.hazards.get(hazard, {}).values():
         for s, e in state.visits.get(person_id, {}).values():
             if s <= he and e >= hs:
                 overlaps.append((max(s, hs), min(e, he)))

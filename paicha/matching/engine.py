@@ -150,8 +150,7 @@ class Engine:
         track = self.tracks.get(case.person_id)
         if track is None:
             track = self.tracks[case.person_id] = stays.PersonTrack(case.person_id)
-        known = track.cases.get(case.case_id)
-        if known is not None and known.event_id == case.event_id:
+        if case.event_id in track.cases:
             self.stats["duplicates"] += 1
             return
         self._advance(case.reported_at)

@@ -108,7 +108,7 @@ def case_city_hazard(case: Case, lookback: int) -> CityHazardChange:
     """Rule 6: a case makes its city a hazard from ``lookback`` before its report to as long
     after."""
     interval = (case.reported_at - lookback, case.reported_at + lookback)
-    return CityHazardChange(case.city_code, ("case", case.case_id), interval)
+    return CityHazardChange(case.city_code, ("case", case.case_id), interval, case.event_id)
 
 
 def fan_out(change: CaseStayChange, rings: int) -> list[CaseStayChange]:
@@ -125,6 +125,7 @@ def fan_out(change: CaseStayChange, rings: int) -> list[CaseStayChange]:
             change.origin_cell,
             change.start,
             change.interval,
+            change.record_id,
         )
         for cell in h3int.grid_disk(change.origin_cell, rings)
     ]

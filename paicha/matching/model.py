@@ -113,6 +113,8 @@ class CaseStayChange:
     look-back window: ``interval``, or None when the stay is gone or falls outside the window.
 
     Keyed by cell. ``origin_cell`` differs from ``cell`` only with a neighbour-cell tolerance.
+    ``record_id`` is the case record's ``event_id``: every case record is a hazard of its own
+    (the contract names no replacement for cases), so two records of one case add up.
     """
 
     case_id: str
@@ -122,6 +124,7 @@ class CaseStayChange:
     origin_cell: int
     start: int
     interval: Interval | None
+    record_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +141,15 @@ class AreaCellChange:
 class CityHazardChange:
     """``city_code`` is a hazard over ``interval`` because of ``source`` (None: no longer).
 
-    ``source`` is ``("area", area_id)`` or ``("case", case_id)``. Keyed by city.
+    ``source`` is ``("area", area_id)`` or ``("case", case_id)``; ``record_id`` tells a case's
+    records apart (each is a hazard), and is empty for an area (its later record replaces).
+    Keyed by city.
     """
 
     city_code: str
     source: tuple[str, str]
     interval: Interval | None
+    record_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

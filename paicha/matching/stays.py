@@ -61,7 +61,7 @@ class PersonTrack:
     stays: list[Stay] = field(default_factory=list)
     by_key: dict[StayKey, Stay] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)  # ping event_id -> observed_at
-    cases: dict[str, Case] = field(default_factory=dict)  # this person's own case records
+    cases: dict[str, Case] = field(default_factory=dict)  # own case records, by event_id
     dirty: set[StayKey] = field(default_factory=set)
     emitted: dict[StayKey, int] = field(default_factory=dict)  # what downstream holds
     emitted_case: dict[tuple[str, StayKey], tuple[int, int]] = field(default_factory=dict)
@@ -238,10 +238,10 @@ def flush(track: PersonTrack, lookback: int) -> tuple[list[StayChange], list[Cas
 
 def add_case(track: PersonTrack, case: Case, lookback: int) -> list[CaseStayChange]:
     """Learn that this person is (or is again) a case; every kept stay becomes a case stay."""
-    track.cases[case.case_id] = case
+    track.cases[case.event_id] = case
     window = case_window(case, lookback)
     out: list[CaseStayChange] = []
-    keys = {k for (cid, k) in track.emitted_case if cid == case.case_id} | set(track.by_key)
+    keys = {k for (rid, k) in track.emitted_case if rid == case.event_id} | set(track.by_key)
     for key in keys:
         stay = track.by_key.get(key)
         out.extend(_case_stay(track, case, window, key, stay.end if stay else None))
@@ -256,7 +256,7 @@ def _case_stay(
         lo, hi = max(key[1], window[0]), min(end, window[1])
         if lo <= hi:
             clipped = (lo, hi)
-    ckey = (case.case_id, key)
+    ckey = (case.event_id, key)
     if track.emitted_case.get(ckey) == clipped:
         return []
     if clipped is None:
@@ -265,7 +265,14 @@ def _case_stay(
         track.emitted_case[ckey] = clipped
     return [
         CaseStayChange(
-            case.case_id, track.person_id, case.city_code, key[0], key[0], key[1], clipped
+            case.case_id,
+            track.person_id,
+            case.city_code,
+            key[0],
+            key[0],
+            key[1],
+            clipped,
+            case.event_id,
         )
     ]
 

@@ -265,6 +265,22 @@ def test_a_case_stay_spanning_isolation_is_clipped_at_isolation(match: Match) ->
     }
 
 
+def test_two_records_of_one_case_are_each_a_hazard_whatever_their_order(match: Match) -> None:
+    # The contract names replacement for risk areas and persons only: a second record of the
+    # same case (here with isolated_at added) is a hazard of its own, and their evidence adds up.
+    first = case("carrier", reported_at=at(120), case_id="k1")
+    update = case("carrier", reported_at=at(120), case_id="k1", isolated_at=at(30))
+    companion = pings("companion", at(0), at(60))
+    expected = {
+        "companion": companion_task(
+            co_located("k1", at(0), at(60)), co_located("k1", at(0), at(30))
+        )
+    }
+    carrier = pings("carrier", at(0), at(60))
+    assert match([*carrier, *companion, first, update]) == expected
+    assert match([*carrier, *companion, update, first]) == expected
+
+
 def test_without_isolation_the_case_window_ends_at_the_report(match: Match) -> None:
     records = [
         *pings("carrier", at(0), at(180)),
