@@ -10,6 +10,7 @@ changelog writes included, before it commits offsets.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import Counter
@@ -91,6 +92,7 @@ def run_batches(
                 for key in batch.touched:
                     state.save(key, state.get(key))
             stats.add(len(records), batch)
+            gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
 
     return agent
 

@@ -227,20 +227,13 @@ class CellProcessor(Processor):
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
+        by_cell: dict[int, list[tuple[Record, cell_join.CellChange]]] = {}
         for record in records:
             try:
                 message = messages.decode(record.value)
-                if isinstance(message, StayChange):
-                    state = self._state(batch, message.cell)
-                    found = cell_join.apply_stay(state, message, self.params)
-                elif isinstance(message, CaseStayChange):
-                    state = self._state(batch, message.cell)
-                    found = cell_join.apply_case_stay(state, message, self.params)
-                elif isinstance(message, AreaCellChange):
-                    found = cell_join.apply_area_cell(self._state(batch, message.cell), message)
-                else:
+                if not isinstance(message, StayChange | CaseStayChange | AreaCellChange):
                     raise messages.MessageError(f"not a cell message: {type(message).__name__}")
-                _to_people(batch, self.topics, found)
+                by_cell.setdefault(message.cell, []).append((record, message))
             except messages.MessageError as error:
                 self.reject(
                     batch,
@@ -249,6 +242,17 @@ class CellProcessor(Processor):
                 )
             except Exception as error:
                 self.crashed(batch, record, error)
+        for cell, pending in by_cell.items():
+            try:
+                found = cell_join.apply_batch(
+                    self._state(batch, cell), [m for _, m in pending], self.params
+                )
+            except Exception as error:
+                # One cell's messages failed together: dead-letter each, and go on.
+                for record, _ in pending:
+                    self.crashed(batch, record, error)
+                continue
+            _to_people(batch, self.topics, found)
         return batch
 
     def _state(self, batch: Batch, cell: int) -> cell_join.CellState:

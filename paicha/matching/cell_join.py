@@ -8,6 +8,8 @@ differs from what was sent before, so the output replaces by key and re-delivery
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import h3.api.basic_int as h3int
@@ -21,6 +23,8 @@ from paicha.matching.model import (
     StayChange,
 )
 from paicha.matching.params import MatchParams
+
+CellChange = StayChange | CaseStayChange | AreaCellChange
 
 
 @dataclass(slots=True)
@@ -42,71 +46,102 @@ class CellState:
     areas: dict[str, tuple[str, Interval]] = field(default_factory=dict)  # area -> (city, iv)
     sent: dict[tuple[str, str, str], tuple[Interval, ...]] = field(default_factory=dict)
 
-    @property
-    def has_hazards(self) -> bool:
-        return bool(self.cases or self.areas)
+
+def apply_batch(
+    state: CellState, changes: Iterable[CellChange], params: MatchParams
+) -> list[ExposureChange]:
+    """Take any number of changes to this cell, then re-evaluate each affected (person, source)
+    pair once. A new case's history arrives as many stay changes at once; evaluating after each
+    would redo every person in the cell per stay."""
+    persons: set[str] = set()
+    sources: set[tuple[str, str]] = set()
+    for change in changes:
+        if isinstance(change, StayChange):
+            if _store_stay(state, change):
+                persons.add(change.person_id)
+        elif isinstance(change, CaseStayChange):
+            if _store_case_stay(state, change):
+                sources.add(("co_located", change.case_id))
+        elif _store_area(state, change):
+            sources.add(("area_stay", change.area_id))
+    if not persons and not sources:
+        return []
+    pairs: set[tuple[str, str, str]] = set()
+    if persons and (state.cases or state.areas):
+        hazards = [("co_located", k) for k in state.cases] + [("area_stay", a) for a in state.areas]
+        pairs.update((p, kind, src) for p in persons for kind, src in hazards)
+    for kind, src in sources:
+        pairs.update((p, kind, src) for p in state.persons)
+    # Whatever was sent before and may no longer hold: a person gone from the cell, a source gone.
+    pairs.update(k for k in state.sent if k[0] in persons or (k[1], k[2]) in sources)
+    out: list[ExposureChange] = []
+    for person_id, kind, source in sorted(pairs):
+        if kind == "co_located":
+            out.extend(_co_located(state, person_id, source, params))
+        else:
+            out.extend(_area_stay(state, person_id, source))
+    return out
 
 
 def apply_stay(state: CellState, change: StayChange, params: MatchParams) -> list[ExposureChange]:
     """A person's stay in this cell appeared, grew, shrank or went away."""
-    stays = state.persons.get(change.person_id)
-    if change.end is None:
-        if stays is None or stays.pop(change.start, None) is None:
-            return []
-        if not stays:
-            del state.persons[change.person_id]
-    else:
-        if stays is None:
-            stays = state.persons[change.person_id] = {}
-        if stays.get(change.start) == change.end:
-            return []
-        stays[change.start] = change.end
-    if not state.cases and not state.areas:
-        return []
-    out: list[ExposureChange] = []
-    for case_id in state.cases:
-        out.extend(_co_located(state, change.person_id, case_id, params))
-    for area_id in state.areas:
-        out.extend(_area_stay(state, change.person_id, area_id))
-    return out
+    return apply_batch(state, [change], params)
 
 
 def apply_case_stay(
     state: CellState, change: CaseStayChange, params: MatchParams
 ) -> list[ExposureChange]:
     """A case's stay (clipped to its look-back window) in or near this cell changed."""
+    return apply_batch(state, [change], params)
+
+
+def apply_area_cell(
+    state: CellState, change: AreaCellChange, params: MatchParams
+) -> list[ExposureChange]:
+    """A risk area began or stopped covering this cell, or its interval changed."""
+    return apply_batch(state, [change], params)
+
+
+def _store_stay(state: CellState, change: StayChange) -> bool:
+    stays = state.persons.get(change.person_id)
+    if change.end is None:
+        if stays is None or stays.pop(change.start, None) is None:
+            return False
+        if not stays:
+            del state.persons[change.person_id]
+        return True
+    if stays is None:
+        stays = state.persons[change.person_id] = {}
+    if stays.get(change.start) == change.end:
+        return False
+    stays[change.start] = change.end
+    return True
+
+
+def _store_case_stay(state: CellState, change: CaseStayChange) -> bool:
     entry = state.cases.get(change.case_id)
     key = (change.record_id, change.origin_cell, change.start)
     if change.interval is None:
         if entry is None or entry.stays.pop(key, None) is None:
-            return []
+            return False
         if not entry.stays:
             del state.cases[change.case_id]
-    else:
-        if entry is None:
-            entry = state.cases[change.case_id] = CaseStays(change.case_person_id, change.case_city)
-        if entry.stays.get(key) == change.interval:
-            return []
-        entry.stays[key] = change.interval
-    out: list[ExposureChange] = []
-    for person_id in state.persons:
-        out.extend(_co_located(state, person_id, change.case_id, params))
-    return out
+        return True
+    if entry is None:
+        entry = state.cases[change.case_id] = CaseStays(change.case_person_id, change.case_city)
+    if entry.stays.get(key) == change.interval:
+        return False
+    entry.stays[key] = change.interval
+    return True
 
 
-def apply_area_cell(state: CellState, change: AreaCellChange) -> list[ExposureChange]:
-    """A risk area began or stopped covering this cell, or its interval changed."""
+def _store_area(state: CellState, change: AreaCellChange) -> bool:
     if change.interval is None:
-        if state.areas.pop(change.area_id, None) is None:
-            return []
-    else:
-        if state.areas.get(change.area_id) == (change.city_code, change.interval):
-            return []
-        state.areas[change.area_id] = (change.city_code, change.interval)
-    out: list[ExposureChange] = []
-    for person_id in state.persons:
-        out.extend(_area_stay(state, person_id, change.area_id, change.city_code))
-    return out
+        return state.areas.pop(change.area_id, None) is not None
+    if state.areas.get(change.area_id) == (change.city_code, change.interval):
+        return False
+    state.areas[change.area_id] = (change.city_code, change.interval)
+    return True
 
 
 def _co_located(
@@ -117,20 +152,40 @@ def _co_located(
     city = ""
     if entry is not None:
         city = entry.city_code
-        if entry.person_id != person_id:
-            person_stays = state.persons.get(person_id, {})
-            min_overlap = params.min_overlap
-            for s, e in person_stays.items():
-                for cs, ce in entry.stays.values():
-                    lo = s if s > cs else cs
-                    hi = e if e < ce else ce
-                    if hi - lo >= min_overlap:
-                        overlaps.append((lo, hi))
+        person_stays = state.persons.get(person_id)
+        if entry.person_id != person_id and person_stays:
+            overlaps = _overlaps(person_stays, entry.stays.values(), params.min_overlap)
             if overlaps and params.min_cumulative_dwell is not None:
                 overlaps = [
                     iv for iv in overlaps if _dwelt_enough(state, person_id, entry, iv, params)
                 ]
     return _send(state, person_id, "co_located", case_id, overlaps, city)
+
+
+def _overlaps(
+    person_stays: dict[int, int], case_stays: Iterable[Interval], min_overlap: int
+) -> list[Interval]:
+    """Every (person stay, case stay) pair overlapping by at least ``min_overlap``.
+
+    One person's stays in one cell are disjoint, so sorted by start they are sorted by end too:
+    for each case stay, walk back from the last person stay starting before it ends, and stop
+    at the first that ended before it began.
+    """
+    starts = sorted(person_stays)
+    found: list[Interval] = []
+    for cs, ce in case_stays:
+        j = bisect_right(starts, ce) - 1
+        while j >= 0:
+            s = starts[j]
+            e = person_stays[s]
+            if e < cs:
+                break
+            lo = s if s > cs else cs
+            hi = e if e < ce else ce
+            if hi - lo >= min_overlap:
+                found.append((lo, hi))
+            j -= 1
+    return found
 
 
 def _dwelt_enough(
@@ -148,10 +203,9 @@ def _dwelt_enough(
     return max(person, case_dwell) >= params.min_cumulative_dwell
 
 
-def _area_stay(
-    state: CellState, person_id: str, area_id: str, city: str | None = None
-) -> list[ExposureChange]:
+def _area_stay(state: CellState, person_id: str, area_id: str) -> list[ExposureChange]:
     overlaps: list[Interval] = []
+    city = ""
     entry = state.areas.get(area_id)
     if entry is not None:
         city, (af, at) = entry

@@ -1,0 +1,64 @@
+"""The bulk ping path (``Engine.submit_pings``, what ``paicha match`` uses) agrees with the
+record-at-a-time path, whatever the chunking."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from paicha import batch
+from paicha.feeds import decode
+from paicha.matching.engine import Engine
+from paicha.matching.params import MatchParams
+from paicha.simulate.scenario import SimulationConfig, simulate_city
+
+TOPICS = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
+
+
+def view(tasks: dict) -> dict:
+    return {
+        pid: (
+            t.kind,
+            sorted(
+                (e.kind, e.source_id, e.place, e.overlap_start, e.overlap_end) for e in t.evidence
+            ),
+        )
+        for pid, t in tasks.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("city")
+    simulate_city(SimulationConfig(out_dir=folder, persons=120, days=1, seed=5, resend=0.05))
+    return folder
+
+
+def one_at_a_time(folder: Path) -> dict:
+    engine = Engine(params=MatchParams(), clock=lambda: 0)
+    records = [
+        decode(topic, line)
+        for topic in TOPICS
+        for line in (folder / f"{topic}.jsonl").read_bytes().splitlines()
+        if line.strip()
+    ]
+    random.Random(3).shuffle(records)
+    for i, record in enumerate(records):
+        engine.submit(record)
+        if i % 5000 == 0:
+            engine.flush()
+    engine.flush()
+    return view(engine.open_tasks())
+
+
+@pytest.mark.parametrize("chunk", [997, 20_000, 1_000_000])
+def test_bulk_pings_in_any_chunks_give_the_tasks_of_one_record_at_a_time(
+    city: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "FLUSH_EVERY", chunk)
+    run = batch.run_match(city, params=MatchParams(), clock=lambda: 0, on_reject=print)
+    expected = one_at_a_time(city)
+    assert expected, "the city must produce tasks"
+    assert view(run.tasks) == expected
