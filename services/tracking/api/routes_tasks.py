@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -19,7 +19,7 @@ from services.tracking.api.schemas import (
     Page,
     ReassignIn,
     ReleaseIn,
-    Status,
+    StatusFilter,
     TaskDetail,
     TaskSummary,
 )
@@ -46,7 +46,7 @@ def me(caller: CallerDep) -> dict[str, Any]:
 def list_tasks(
     caller: CallerDep,
     tracking: ServiceDep,
-    status: Status | Literal["any"] = "open",
+    status: StatusFilter = "open",
     kind: Kind | None = None,
     jurisdiction: Code | None = None,
     team: str | None = None,

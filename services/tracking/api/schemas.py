@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.tracking.transitions import Outcome
 
 Status = Literal["open", "claimed", "completed", "closed", "withdrawn"]
+StatusFilter = Literal["open", "claimed", "completed", "closed", "withdrawn", "any"]
 Kind = Literal["co_located", "area_stay", "city_visit"]
 Code = Annotated[str, Field(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", examples=["140105"])]
 

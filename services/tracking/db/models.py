@@ -40,8 +40,10 @@ __all__ = [
     "User",
 ]
 
-# The statuses a claim can be taken from; the queue index covers exactly these rows.
-QUEUE_STATUSES = "status IN ('open', 'claimed')"
+# Claimable rows come from two small partial indexes: the open queue, ordered as it is claimed,
+# and the live claims by lease expiry, where an expired one is found without scanning the rest.
+OPEN = "status = 'open'"
+CLAIMED = "status = 'claimed'"
 
 
 class ScreeningTask(Base):
@@ -84,13 +86,20 @@ class ScreeningTask(Base):
 
     __table_args__ = (
         Index(None, "jurisdiction", "status", "due_at"),
-        # The queue a team works and claims from: most urgent deadline first.
+        # The queue a team works and claims from: most urgent deadline first. Claimed rows leave
+        # it, so a claim never walks past the ones taken before it.
         Index(
-            "ix_screening_tasks_queue",
+            "ix_screening_tasks_open_queue",
             "team",
             "due_at",
-            postgresql_where=text(QUEUE_STATUSES),
-            sqlite_where=text(QUEUE_STATUSES),
+            postgresql_where=text(OPEN),
+            sqlite_where=text(OPEN),
+        ),
+        Index(
+            "ix_screening_tasks_leases",
+            "lease_expires_at",
+            postgresql_where=text(CLAIMED),
+            sqlite_where=text(CLAIMED),
         ),
     )
 

@@ -22,13 +22,25 @@ from services.tracking.db.models import AuditEntry, Person, ScreeningTask, TaskH
 
 CLAIMABLE = "status IN ('open', 'claimed') AND (status = 'open' OR lease_expires_at <= :now)"
 
+# Two candidates, each the head of its own partial index: the most urgent open task, and the most
+# urgent task whose claim expired (normally none). Both legs SKIP LOCKED rows others are claiming.
 _CLAIM_NEXT_POSTGRES = """
-WITH next AS (
-    SELECT task_id FROM screening_tasks
-    WHERE team = :team AND {scope_column} = :scope AND {claimable}
-    ORDER BY due_at
-    LIMIT 1
+WITH open_head AS (
+    SELECT task_id, due_at FROM screening_tasks
+    WHERE team = :team AND {scope_column} = :scope AND status = 'open'
+    ORDER BY due_at LIMIT 1
     FOR UPDATE SKIP LOCKED
+), expired_head AS (
+    SELECT task_id, due_at FROM screening_tasks
+    WHERE team = :team AND {scope_column} = :scope
+      AND status = 'claimed' AND lease_expires_at <= :now
+    ORDER BY due_at LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), next AS (
+    SELECT task_id, due_at FROM open_head
+    UNION ALL
+    SELECT task_id, due_at FROM expired_head
+    ORDER BY due_at LIMIT 1
 ), claimed AS (
     UPDATE screening_tasks AS t
     SET status = 'claimed', claimed_by = :user, claimed_at = :now,
@@ -133,9 +145,7 @@ def claim_next(session: Session, caller: Caller, *, now: datetime, until: dateti
         "until": until,
     }
     if session.get_bind().dialect.name == "postgresql":
-        statement = _CLAIM_NEXT_POSTGRES.format(
-            scope_column=caller.scope_column, claimable=CLAIMABLE
-        )
+        statement = _CLAIM_NEXT_POSTGRES.format(scope_column=caller.scope_column)
         return session.scalar(text(statement), params)
     return _claim_next_serialised(session, caller, params)
 
