@@ -1,0 +1,277 @@
+"""Claim-next on PostgreSQL: paicha's claim beside a raw SKIP LOCKED loop and procrastinate.
+
+    python -m bench.tracking_claims [--database-url URL] [--tasks 10000] [--tracers 64]
+
+Three ways to claim the same screening tasks, one after the other in the same run, on the same
+server and table, each with ``--tracers`` concurrent claimers holding their own connection:
+
+- paicha: ``repository.claim_next``, the statement the API runs (claim, lease, history and audit
+  in one statement, one transaction per claim, through SQLAlchemy);
+- raw: the bare ``UPDATE ... WHERE task_id = (SELECT ... FOR UPDATE SKIP LOCKED)`` in autocommit
+  with psycopg2: the least work a claim can be, so the ceiling;
+- procrastinate (PyPI): the same number of jobs deferred, then its worker (``concurrency`` =
+  tracers) fetching them, a peer queue doing the same claims.
+
+Targets (issue 5): p99 under 50 ms; at least 0.8x the raw loop; at least 5x procrastinate.
+Not a test: it prints a table and writes nothing but its own throwaway database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, insert, make_url, text
+
+from infra.postgres import PostgresCluster
+from services.tracking.access import Caller
+from services.tracking.db import repository
+from services.tracking.db.migrate import upgrade
+from services.tracking.db.models import ScreeningTask
+from services.tracking.db.session import Database
+
+TEAM = "T140105001"
+RAW_CLAIM = """
+UPDATE screening_tasks SET status = 'claimed', claimed_by = %s, claimed_at = now(),
+       lease_expires_at = now() + interval '30 minutes'
+WHERE task_id = (
+    SELECT task_id FROM screening_tasks
+    WHERE team = %s AND status = 'open'
+    ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED
+) RETURNING task_id
+"""
+
+
+@dataclass
+class Result:
+    """What one way of claiming did."""
+
+    name: str
+    claims: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.claims / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: int) -> float | None:
+        if len(self.latencies_ms) < 2:
+            return None
+        return statistics.quantiles(self.latencies_ms, n=100)[q - 1]
+
+
+@contextmanager
+def bench_database(server_url: str | None) -> Iterator[str]:
+    """A fresh database on the given server (or on a throwaway cluster), dropped afterwards."""
+    cluster = None
+    if server_url is None:
+        cluster = PostgresCluster()
+        cluster.start()
+        server_url = cluster.url
+    name = f"bench_claims_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        if cluster is not None:
+            cluster.stop()
+
+
+def refill(url: str, count: int) -> None:
+    """Empty the queue and its logs, then ``count`` open tasks for one team."""
+    start = datetime(2021, 12, 7, tzinfo=UTC)
+    rows = [
+        {
+            "task_id": f"task-{i:07d}",
+            "person_id": f"p{i:07d}",
+            "kind": "co_located",
+            "status": "open",
+            "detected_at": start,
+            "due_at": start + timedelta(seconds=i % 86_400),
+            "jurisdiction": "140105001001",
+            "province_code": "140000",
+            "city_code": "140100",
+            "district_code": "140105",
+            "street_code": "140105001",
+            "team": TEAM,
+            "evidence": [],
+            "version": 1,
+            "round": 1,
+        }
+        for i in range(count)
+    ]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE task_history, audit_log, task_notes, screening_tasks"))
+        connection.execute(insert(ScreeningTask), rows)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE screening_tasks"))
+    engine.dispose()
+
+
+def run_claimers(name: str, tracers: int, claim: Callable[[int], bool]) -> Result:
+    """``tracers`` threads calling ``claim(i)`` until it returns False; latencies of the hits."""
+    latencies: list[list[float]] = [[] for _ in range(tracers)]
+    barrier = threading.Barrier(tracers + 1)
+    errors: list[BaseException] = []
+
+    def loop(index: int) -> None:
+        try:
+            barrier.wait()
+            while True:
+                began = time.perf_counter()
+                if not claim(index):
+                    return
+                latencies[index].append((time.perf_counter() - began) * 1000)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(tracers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    flat = [ms for mine in latencies for ms in mine]
+    return Result(name, len(flat), elapsed, flat)
+
+
+def bench_paicha(url: str, tracers: int) -> Result:
+    database = Database(url=url, pool_size=tracers, max_overflow=0)
+    callers = [Caller(f"tracer-{i}", "tracer", "140105", TEAM) for i in range(tracers)]
+
+    def claim(index: int) -> bool:
+        now = datetime.now(UTC)
+        with database.transaction() as session:
+            until = now + timedelta(minutes=30)
+            return repository.claim_next(session, callers[index], now=now, until=until) is not None
+
+    with database.engine.connect():  # warm the pool's first connection and the statement cache
+        pass
+    try:
+        return run_claimers("paicha claim-next", tracers, claim)
+    finally:
+        database.dispose()
+
+
+def bench_raw(url: str, tracers: int) -> Result:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connections = [psycopg2.connect(dsn) for _ in range(tracers)]
+    for connection in connections:
+        connection.autocommit = True
+
+    def claim(index: int) -> bool:
+        with connections[index].cursor() as cursor:
+            cursor.execute(RAW_CLAIM, (f"tracer-{index}", TEAM))
+            return cursor.fetchone() is not None
+
+    try:
+        return run_claimers("raw SKIP LOCKED loop", tracers, claim)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def bench_procrastinate(url: str, jobs: int, concurrency: int) -> Result:
+    """procrastinate's worker fetching (claiming) and finishing ``jobs`` no-op jobs."""
+    import procrastinate
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=dsn, kwargs={}, max_size=concurrency)
+    )
+
+    @app.task(name="screen", queue="screening")
+    async def screen() -> None:
+        return None
+
+    with app.open():
+        app.schema_manager.apply_schema()
+        screen.batch_defer(*({} for _ in range(jobs)))
+        began = time.perf_counter()
+        app.run_worker(
+            queues=["screening"],
+            concurrency=concurrency,
+            wait=False,
+            listen_notify=False,
+            install_signal_handlers=False,
+        )
+        elapsed = time.perf_counter() - began
+    return Result("procrastinate worker", jobs, elapsed)
+
+
+def report(results: dict[str, Result], tracers: int) -> Table:
+    ours, raw, peer = results["paicha"], results["raw"], results["procrastinate"]
+    table = Table(title=f"claim-next, {tracers} concurrent tracers, same server and run")
+    for column in ("way", "claims", "seconds", "claims/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "way" else "right")
+    for result in (ours, raw, peer):
+        p50, p99 = result.percentile(50), result.percentile(99)
+        table.add_row(
+            result.name,
+            f"{result.claims:,}",
+            f"{result.seconds:.2f}",
+            f"{result.rate:,.0f}",
+            "-" if p50 is None else f"{p50:.1f}",
+            "-" if p99 is None else f"{p99:.1f}",
+        )
+    table.add_section()
+    p99 = ours.percentile(99) or 0.0
+    checks = [
+        ("p99 (target < 50 ms)", f"{p99:.1f} ms", p99 < 50),
+        (
+            "paicha / raw (target >= 0.8x)",
+            f"{ours.rate / raw.rate:.2f}x",
+            ours.rate >= 0.8 * raw.rate,
+        ),
+        (
+            "paicha / procrastinate (target >= 5x)",
+            f"{ours.rate / peer.rate:.1f}x",
+            ours.rate >= 5 * peer.rate,
+        ),
+    ]
+    for label, value, ok in checks:
+        table.add_row(label, "", "", value, "", "met" if ok else "MISSED")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tracking_claims", description=__doc__)
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (default: start one)")
+    parser.add_argument("--tasks", type=int, default=10_000, help="tasks claimed per way")
+    parser.add_argument("--tracers", type=int, default=64, help="concurrent claimers")
+    args = parser.parse_args(argv)
+    console = Console()
+    with bench_database(args.database_url) as url:
+        upgrade(url)
+        results: dict[str, Result] = {}
+        for key, run in (("paicha", bench_paicha), ("raw", bench_raw)):
+            refill(url, args.tasks)
+            results[key] = run(url, args.tracers)
+        results["procrastinate"] = bench_procrastinate(url, args.tasks, args.tracers)
+    console.print(report(results, args.tracers))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
