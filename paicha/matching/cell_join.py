@@ -75,9 +75,10 @@ def apply_batch(
     # Whatever was sent before and may no longer hold: a person gone from the cell, a source gone.
     pairs.update(k for k in state.sent if k[0] in persons or (k[1], k[2]) in sources)
     out: list[ExposureChange] = []
+    indexes: dict[str, StayIndex] = {}
     for person_id, kind, source in sorted(pairs):
         if kind == "co_located":
-            out.extend(_co_located(state, person_id, source, params))
+            out.extend(_co_located(state, person_id, source, params, indexes))
         else:
             out.extend(_area_stay(state, person_id, source))
     return out
@@ -145,7 +146,11 @@ def _store_area(state: CellState, change: AreaCellChange) -> bool:
 
 
 def _co_located(
-    state: CellState, person_id: str, case_id: str, params: MatchParams
+    state: CellState,
+    person_id: str,
+    case_id: str,
+    params: MatchParams,
+    indexes: dict[str, StayIndex] | None = None,
 ) -> list[ExposureChange]:
     entry = state.cases.get(case_id)
     overlaps: list[Interval] = []
@@ -154,7 +159,12 @@ def _co_located(
         city = entry.city_code
         person_stays = state.persons.get(person_id)
         if entry.person_id != person_id and person_stays:
-            overlaps = _overlaps(person_stays, entry.stays.values(), params.min_overlap)
+            index = indexes.get(case_id) if indexes is not None else None
+            if index is None:
+                index = StayIndex(entry.stays.values())
+                if indexes is not None:
+                    indexes[case_id] = index
+            overlaps = index.overlaps(person_stays.items(), params.min_overlap)
             if overlaps and params.min_cumulative_dwell is not None:
                 overlaps = [
                     iv for iv in overlaps if _dwelt_enough(state, person_id, entry, iv, params)
@@ -162,30 +172,39 @@ def _co_located(
     return _send(state, person_id, "co_located", case_id, overlaps, city)
 
 
-def _overlaps(
-    person_stays: dict[int, int], case_stays: Iterable[Interval], min_overlap: int
-) -> list[Interval]:
-    """Every (person stay, case stay) pair overlapping by at least ``min_overlap``.
+class StayIndex:
+    """A case's stays in one cell, sorted for the question "which overlap this interval?".
 
-    One person's stays in one cell are disjoint, so sorted by start they are sorted by end too:
-    for each case stay, walk back from the last person stay starting before it ends, and stop
-    at the first that ended before it began.
+    A case's records may each clip the same stay, so its intervals can overlap one another; the
+    running maximum of their ends tells how far back an overlap can still be found.
     """
-    starts = sorted(person_stays)
-    found: list[Interval] = []
-    for cs, ce in case_stays:
-        j = bisect_right(starts, ce) - 1
-        while j >= 0:
-            s = starts[j]
-            e = person_stays[s]
-            if e < cs:
-                break
-            lo = s if s > cs else cs
-            hi = e if e < ce else ce
-            if hi - lo >= min_overlap:
-                found.append((lo, hi))
-            j -= 1
-    return found
+
+    __slots__ = ("ends", "reach", "starts")
+
+    def __init__(self, intervals: Iterable[Interval]) -> None:
+        ordered = sorted(intervals)
+        self.starts = [s for s, _ in ordered]
+        self.ends = [e for _, e in ordered]
+        self.reach: list[int] = []
+        furthest = -(2**63)
+        for end in self.ends:
+            furthest = max(furthest, end)
+            self.reach.append(furthest)
+
+    def overlaps(self, stays: Iterable[Interval], min_overlap: int) -> list[Interval]:
+        """Every (stay, indexed interval) pair overlapping by at least ``min_overlap``."""
+        starts, ends, reach = self.starts, self.ends, self.reach
+        found: list[Interval] = []
+        for s, e in stays:
+            j = bisect_right(starts, e) - 1
+            while j >= 0 and reach[j] >= s:
+                cs, ce = starts[j], ends[j]
+                lo = s if s > cs else cs
+                hi = e if e < ce else ce
+                if hi - lo >= min_overlap:
+                    found.append((lo, hi))
+                j -= 1
+        return found
 
 
 def _dwelt_enough(

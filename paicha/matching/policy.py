@@ -113,7 +113,7 @@ def decide(state: PersonPolicy, now: int, params: MatchParams) -> Task | None:
     reopened = current is None or current.status != "open"
     jurisdiction = state.person.residence_code if state.person is not None else strongest.city_code
     task = Task(
-        task_id=task_id_for(state.person_id),
+        task_id=current.task_id if current is not None else task_id_for(state.person_id),
         person_id=state.person_id,
         kind=strongest_key.kind,
         status="open",
