@@ -22,44 +22,9 @@ from services.tracking.db.models import AuditEntry, Person, ScreeningTask, TaskH
 
 CLAIMABLE = "status IN ('open', 'claimed') AND (status = 'open' OR lease_expires_at <= :now)"
 
-# Two candidates, each the head of its own partial index: the most urgent open task, and the most
-# urgent task whose claim expired (normally none). Both legs SKIP LOCKED rows others are claiming.
-_CLAIM_NEXT_POSTGRES = """
-WITH open_head AS (
-    SELECT task_id, due_at FROM screening_tasks
-    WHERE team = :team AND {scope_column} = :scope AND status = 'open'
-    ORDER BY due_at LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), expired_head AS (
-    SELECT task_id, due_at FROM screening_tasks
-    WHERE team = :team AND {scope_column} = :scope
-      AND status = 'claimed' AND lease_expires_at <= :now
-    ORDER BY due_at LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), next AS (
-    SELECT task_id, due_at FROM open_head
-    UNION ALL
-    SELECT task_id, due_at FROM expired_head
-    ORDER BY due_at LIMIT 1
-), claimed AS (
-    UPDATE screening_tasks AS t
-    SET status = 'claimed', claimed_by = :user, claimed_at = :now,
-        lease_expires_at = :until, updated_at = :now
-    FROM next WHERE t.task_id = next.task_id
-    RETURNING t.task_id, t.person_id, t.round
-), history AS (
-    INSERT INTO task_history (task_id, at, actor, action, details)
-    SELECT task_id, :now, :user, 'claimed',
-           jsonb_build_object('lease_expires_at', CAST(:until AS timestamptz), 'round', round)
-    FROM claimed
-), audit AS (
-    INSERT INTO audit_log (at, actor, action, target, details)
-    SELECT :now, :user, 'claim_next', task_id,
-           jsonb_build_object('person_id', person_id, 'contact_shown', true)
-    FROM claimed
-)
-SELECT task_id FROM claimed
-"""
+# One statement: the function (migration 0004) picks the head of the open queue or of the
+# expired claims with SKIP LOCKED, claims it, and appends history and audit, with a cached plan.
+_CLAIM_NEXT_POSTGRES = "SELECT tracking_claim_next_v1(:team, :scope, :user, :now, :until)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +110,7 @@ def claim_next(session: Session, caller: Caller, *, now: datetime, until: dateti
         "until": until,
     }
     if session.get_bind().dialect.name == "postgresql":
-        statement = _CLAIM_NEXT_POSTGRES.format(scope_column=caller.scope_column)
-        return session.scalar(text(statement), params)
+        return session.scalar(text(_CLAIM_NEXT_POSTGRES), params)
     return _claim_next_serialised(session, caller, params)
 
 
