@@ -287,16 +287,14 @@ def _fast_micros(value: object) -> int | None:
     """An RFC 3339 time with an offset as UTC microseconds, or None to let pydantic look.
 
     Equal to ``to_micros(parse_time(value, ...))`` wherever it answers (a property test checks).
+    A city's phones report the same second many times over, so each spelling that passed the
+    full check is remembered (bounded): most pings cost one dictionary look-up here.
     """
     if type(value) is not str:
         return None
-    # Pings of one minute share everything but their seconds: look the minute up, add those.
-    minute_key = _minute_key(value)
-    if minute_key is not None:
-        base = _MINUTES.get(minute_key)
-        seconds = value[17:19]
-        if base is not None and seconds.isascii() and seconds.isdigit() and seconds < "60":
-            return base + int(seconds) * 1_000_000
+    known = _TIMES.get(value)
+    if known is not None:
+        return known
     if RFC3339_WITH_OFFSET.match(value) is None:
         return None
     try:
@@ -306,22 +304,12 @@ def _fast_micros(value: object) -> int | None:
         return None
     if not 0 <= micros < _FAST_UNTIL:
         return None
-    if minute_key is not None:
-        if len(_MINUTES) >= _MINUTES_KEPT:
-            _MINUTES.clear()
-        _MINUTES[minute_key] = micros - int(value[17:19]) * 1_000_000
+    if len(_TIMES) >= _TIMES_KEPT:
+        _TIMES.clear()
+    _TIMES[value] = micros
     return micros
 
 
-# Minute -> its UTC microseconds, for times spelled exactly ``YYYY-MM-DDTHH:MM:SS±HH:MM`` or
-# ``...SSZ``; only keys of times that passed the full check are ever stored.
-_MINUTES: dict[str, int] = {}
-_MINUTES_KEPT = 100_000
-
-
-def _minute_key(value: str) -> str | None:
-    """The time without its seconds, when it has no fraction; None otherwise."""
-    size = len(value)
-    if (size == 25 and value[19] in "+-") or (size == 20 and value[19] == "Z"):
-        return value[:17] + value[19:]
-    return None
+# Spelling of a time -> its UTC microseconds; only spellings that passed the full check.
+_TIMES: dict[str, int] = {}
+_TIMES_KEPT = 200_000
