@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from paicha.commands.ingest import ingest
 from paicha.commands.match import match
 from paicha.commands.schemas import app as schemas_app
 from paicha.commands.serve import serve
@@ -28,6 +29,7 @@ app.add_typer(schemas_app, name="schemas")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")
 app.command("worker")(worker)
+app.command("ingest")(ingest)
 
 
 def main() -> None:

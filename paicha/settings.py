@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="sqlite:///var/paicha.sqlite3",
+        validation_alias=AliasChoices(f"{ENV_PREFIX}DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL of the tracking service's database; the default is a file "
         "under var/ for the embedded run (spell the driver for PostgreSQL: postgresql+psycopg2://)",
     )

@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None, *, datadir: Path | None = None) -> None:
         settings.partitions,
         replication=settings.topic_replication,
     )
-    app = build_app(settings, datadir=datadir)
+    folder = datadir or settings.worker_datadir
+    folder.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
+    app = build_app(settings, datadir=folder)
     args = argv if argv is not None else sys.argv[1:] or ["worker"]
     sys.argv = ["paicha-streams", *args, "--loglevel", settings.log_level.lower()]
     app.main()
