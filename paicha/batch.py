@@ -8,6 +8,7 @@ and reason, counted, and skipped: never silently.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from paicha.matching.params import MatchParams
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 FLUSH_EVERY = 250_000
+NO_RETENTION = 2**61
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,11 @@ def run_match(
     """Match every feed file in ``input_dir``; ``on_progress`` gets bytes read as they go."""
     if not input_dir.is_dir():
         raise FileNotFoundError(f"not a directory: {input_dir}")
-    engine = Engine(params=params, clock=clock)
+    # Retention is for live state: in a stream, data arrives roughly in time order, and since the
+    # look-back is shorter than the retention, forgetting old data never loses a match. A batch
+    # reads whole files, one feed after another, so "the newest event time seen" could run far
+    # ahead of the pings still to come and drop them. Here nothing is dropped on arrival.
+    engine = Engine(params=dataclasses.replace(params, retention=NO_RETENTION), clock=clock)
     run = MatchRun(tasks={})
     for topic, path in feed_files(input_dir):
         if topic == "trajectories":

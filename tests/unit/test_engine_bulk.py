@@ -62,3 +62,27 @@ def test_bulk_pings_in_any_chunks_give_the_tasks_of_one_record_at_a_time(
     expected = one_at_a_time(city)
     assert expected, "the city must produce tasks"
     assert view(run.tasks) == expected
+
+
+def test_a_batch_keeps_pings_older_than_retention_behind_a_later_feed(tmp_path: Path) -> None:
+    # The itineraries file is read before the trajectories; an itinerary 30 days after the pings
+    # must not make them "older than retention" on arrival: in time order they would have been
+    # matched long before they were forgotten.
+    ping = '{{"event_id":"{e}","person_id":"{p}","lat":37.87,"lon":112.55,"observed_at":"{t}"}}'
+    lines = [
+        ping.format(e=f"{p}{m}", p=p, t=f"2021-12-01T08:{m:02d}:00+08:00")
+        for p in ("a", "k")
+        for m in range(0, 40, 5)
+    ]
+    (tmp_path / "trajectories.jsonl").write_text("\n".join(lines))
+    (tmp_path / "cases.jsonl").write_text(
+        '{"event_id":"c1","case_id":"K1","person_id":"k","classification":"confirmed",'
+        '"reported_at":"2021-12-02T08:00:00+08:00","city_code":"140100"}'
+    )
+    (tmp_path / "itineraries.jsonl").write_text(
+        '{"event_id":"i1","person_id":"z","city_code":"330100",'
+        '"arrived_at":"2022-01-05T08:00:00+08:00"}'
+    )
+    run = batch.run_match(tmp_path, params=MatchParams(), clock=lambda: 0, on_reject=print)
+    assert set(run.tasks) == {"a"}
+    assert run.engine_stats["expired"] == 0
