@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paicha.feeds import FeedError, PingRow, decode, decode_ping_row
+from paicha.feeds import FeedError, decode
 from paicha.matching.engine import Engine
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
+from paicha.ping_slices import decoded_slices
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
-FLUSH_EVERY = 250_000
 NO_RETENTION = 2**61
 
 
@@ -63,6 +63,7 @@ def run_match(
     on_reject: Callable[[Rejected], None],
     on_progress: Callable[[int], None] | None = None,
     include_closed: bool = False,
+    jobs: int = 1,
 ) -> MatchRun:
     """Match every feed file in ``input_dir``; ``on_progress`` gets bytes read as they go."""
     if not input_dir.is_dir():
@@ -75,7 +76,7 @@ def run_match(
     run = MatchRun(tasks={})
     for topic, path in feed_files(input_dir):
         if topic == "trajectories":
-            _match_pings(engine, run, path, on_reject, on_progress)
+            _match_pings(engine, run, path, on_reject, on_progress, jobs)
             continue
         for line_no, line in _lines(path, on_progress):
             try:
@@ -98,24 +99,21 @@ def _match_pings(
     path: Path,
     on_reject: Callable[[Rejected], None],
     on_progress: Callable[[int], None] | None,
+    jobs: int,
 ) -> None:
-    """The bulk of the input: pings in chunks through ``Engine.submit_pings``."""
-    chunk: list[PingRow] = []
-    for line_no, line in _lines(path, on_progress):
-        try:
-            chunk.append(decode_ping_row(line))
-        except FeedError as error:
+    """The bulk of the input: pings decoded in slices (in ``jobs`` processes), then through
+    ``Engine.submit_located_pings`` slice by slice, in file order."""
+    first_line = 0
+    for piece in decoded_slices(path, resolution=engine.params.h3_resolution, jobs=jobs):
+        for number, where, reason in piece.rejects:
             run.rejected["trajectories"] += 1
-            on_reject(Rejected(path.name, line_no, error.field, error.reason))
-            continue
-        if len(chunk) >= FLUSH_EVERY:
-            run.accepted["trajectories"] += len(chunk)
-            engine.submit_pings(chunk)
-            engine.flush()
-            chunk = []
-    run.accepted["trajectories"] += len(chunk)
-    engine.submit_pings(chunk)
-    engine.flush()
+            on_reject(Rejected(path.name, first_line + number, where, reason))
+        first_line += piece.lines
+        run.accepted["trajectories"] += len(piece.pings)
+        engine.submit_located_pings(piece.pings)
+        engine.flush()
+        if on_progress is not None:
+            on_progress(piece.size)
 
 
 def _lines(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:

@@ -21,6 +21,7 @@ from paicha.batch import Rejected, feed_files, run_match
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
 from paicha.matching.timeutil import DAY, HOUR, MINUTE, to_micros
+from paicha.ping_slices import default_jobs
 from paicha.task_records import task_record
 
 SHOWN_REJECTS = 20
@@ -64,6 +65,10 @@ def match(
     deadline_co_located_hours: Annotated[float, typer.Option()] = 24,
     deadline_area_stay_hours: Annotated[float, typer.Option()] = 48,
     deadline_city_visit_hours: Annotated[float, typer.Option()] = 48,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Processes decoding pings (default: one per core; 1: none)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Match feed files offline and write one JSON line per screening task."""
@@ -108,6 +113,7 @@ def match(
             on_reject=rejects.append,
             on_progress=lambda n: progress.advance(bar, n),
             include_closed=include_closed,
+            jobs=default_jobs() if jobs is None else max(1, jobs),
         )
     elapsed = time.perf_counter() - started
     _write_tasks(run.tasks.values(), output)

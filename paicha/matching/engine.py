@@ -32,7 +32,7 @@ from paicha.matching.model import (
 from paicha.matching.params import MatchParams
 from paicha.matching.timeutil import DAY
 
-_person_then_time = itemgetter(1, 4)
+_person_then_time = itemgetter(1, 2)
 
 
 def group_by_cell(
@@ -112,7 +112,15 @@ class Engine:
             self.stats["duplicates"] += 1
 
     def submit_pings(self, pings: list[tuple[str, str, float, float, int]]) -> None:
-        """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once.
+        """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once."""
+        cell_of, resolution = stays.cell_of, self._resolution
+        self.submit_located_pings(
+            [(e, p, t, cell_of(lat, lon, resolution)) for e, p, lat, lon, t in pings]
+        )
+
+    def submit_located_pings(self, pings: list[tuple[str, str, int, int]]) -> None:
+        """Many validated pings whose cells are known: ``(event_id, person_id, observed_at,
+        cell)`` at the engine's resolution (the batch runner computes cells in other processes).
 
         They are taken person by person, each person's in time order: the result does not depend
         on the order (rule 9), and this one keeps each person's state hot and nearly every ping on
@@ -121,18 +129,17 @@ class Engine:
         if not pings:
             return
         pings.sort(key=_person_then_time)
-        newest = max(p[4] for p in pings)
+        newest = max(p[2] for p in pings)
         if newest > self.watermark:
             self.watermark = newest
         horizon = self.watermark - self._retention
-        resolution, max_gap = self._resolution, self._max_gap
+        max_gap = self._max_gap
         tracks, touched, add_ping = self.tracks, self._touched_tracks, stays.add_ping
-        cell_of = stays.cell_of
         current = ""
         track: stays.PersonTrack | None = None
         seen: dict[str, int] = {}
         expired = duplicates = 0
-        for event_id, person_id, lat, lon, observed_at in pings:
+        for event_id, person_id, observed_at, cell in pings:
             if observed_at < horizon:
                 expired += 1
                 continue
@@ -146,7 +153,6 @@ class Engine:
             if event_id in seen:
                 duplicates += 1
                 continue
-            cell = cell_of(lat, lon, resolution)
             # Nine pings in ten extend the newest stay: that path, inlined (as in add_ping).
             last_t = track.last_t
             if cell == track.last_cell and last_t < observed_at <= last_t + max_gap:

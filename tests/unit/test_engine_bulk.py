@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paicha import batch
+from paicha import batch, ping_slices
 from paicha.feeds import decode
 from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
@@ -53,12 +53,12 @@ def one_at_a_time(folder: Path) -> dict:
     return view(engine.open_tasks())
 
 
-@pytest.mark.parametrize("chunk", [997, 20_000, 1_000_000])
-def test_bulk_pings_in_any_chunks_give_the_tasks_of_one_record_at_a_time(
-    city: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("slice_bytes", "jobs"), [(99_991, 1), (2_000_000, 1), (300_007, 2)])
+def test_bulk_pings_in_any_slices_give_the_tasks_of_one_record_at_a_time(
+    city: Path, slice_bytes: int, jobs: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batch, "FLUSH_EVERY", chunk)
-    run = batch.run_match(city, params=MatchParams(), clock=lambda: 0, on_reject=print)
+    monkeypatch.setattr(ping_slices, "SLICE_BYTES", slice_bytes)
+    run = batch.run_match(city, params=MatchParams(), clock=lambda: 0, on_reject=print, jobs=jobs)
     expected = one_at_a_time(city)
     assert expected, "the city must produce tasks"
     assert view(run.tasks) == expected
@@ -86,3 +86,25 @@ def test_a_batch_keeps_pings_older_than_retention_behind_a_later_feed(tmp_path: 
     run = batch.run_match(tmp_path, params=MatchParams(), clock=lambda: 0, on_reject=print)
     assert set(run.tasks) == {"a"}
     assert run.engine_stats["expired"] == 0
+
+
+def test_refused_pings_keep_their_line_numbers_across_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = (
+        '{"event_id":"e%d","person_id":"p","lat":37.87,"lon":112.55,'
+        '"observed_at":"2021-12-01T08:00:%02d+08:00"}'
+    )
+    lines = [good % (i, i % 60) for i in range(1, 200)]
+    lines[41] = (
+        '{"event_id":"bad","person_id":"p","lat":137.0,"lon":112.55,"observed_at":"2021-12-01T08:00:00+08:00"}'
+    )
+    lines[150] = "not json"
+    (tmp_path / "trajectories.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(ping_slices, "SLICE_BYTES", 1_000)
+    rejected: list[batch.Rejected] = []
+    run = batch.run_match(
+        tmp_path, params=MatchParams(), clock=lambda: 0, on_reject=rejected.append, jobs=2
+    )
+    assert [(r.line, r.field) for r in rejected] == [(42, "lat"), (151, "")]
+    assert run.accepted["trajectories"] == 197
