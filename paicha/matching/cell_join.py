@@ -23,6 +23,7 @@ from paicha.matching.model import (
     StayChange,
 )
 from paicha.matching.params import MatchParams
+from paicha.matching.sent import forget_before, news
 
 CellChange = StayChange | CaseStayChange | AreaCellChange
 
@@ -242,14 +243,9 @@ def _send(
     overlaps: list[Interval],
     city_code: str,
 ) -> list[ExposureChange]:
-    key = (person_id, kind, source_id)
-    now = tuple(sorted(set(overlaps)))
-    if state.sent.get(key, ()) == now:
+    now = news(state.sent, (person_id, kind, source_id), overlaps)
+    if now is None:
         return []
-    if now:
-        state.sent[key] = now
-    else:
-        state.sent.pop(key, None)
     place = h3int.int_to_str(state.cell)
     return [ExposureChange(person_id, ExposureKey(kind, source_id, place), now, city_code)]
 
@@ -267,7 +263,7 @@ def prune(state: CellState, horizon: int) -> None:
         entry.stays = {k: iv for k, iv in entry.stays.items() if iv[1] >= horizon}
         if not entry.stays:
             del state.cases[case_id]
-    state.sent = {k: ovs for k, ovs in state.sent.items() if ovs[-1][1] >= horizon}
+    state.sent = forget_before(state.sent, horizon)
 
 
 def is_empty(state: CellState) -> bool:

@@ -18,6 +18,7 @@ from paicha.matching.model import (
     Interval,
     ItineraryChange,
 )
+from paicha.matching.sent import forget_before, news
 
 
 @dataclass(slots=True)
@@ -68,14 +69,9 @@ def _city_visit(state: CityState, person_id: str, hazard: str) -> list[ExposureC
         for s, e in state.visits.get(person_id, {}).values():
             if s <= he and e >= hs:
                 overlaps.append((max(s, hs), min(e, he)))
-    key = (person_id, hazard)
-    now = tuple(sorted(set(overlaps)))
-    if state.sent.get(key, ()) == now:
+    now = news(state.sent, (person_id, hazard), overlaps)
+    if now is None:
         return []
-    if now:
-        state.sent[key] = now
-    else:
-        state.sent.pop(key, None)
     exposure = ExposureKey("city_visit", hazard, state.city_code)
     return [ExposureChange(person_id, exposure, now, state.city_code)]
 
@@ -89,4 +85,4 @@ def prune(state: CityState, horizon: int) -> None:
             state.visits[person_id] = kept
         else:
             del state.visits[person_id]
-    state.sent = {k: ovs for k, ovs in state.sent.items() if ovs[-1][1] >= horizon}
+    state.sent = forget_before(state.sent, horizon)
