@@ -111,7 +111,7 @@ def ensure_topics(
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
         existing = {
-            t["topic"]: len(t["partitions"])
+            t["name"]: len(t["partitions"])
             for t in admin.describe_topics()
             if not t.get("error_code")
         }
