@@ -73,9 +73,14 @@ def build_app(
         )
 
     def table(name: str) -> Any:
+        # key_type/value_type, not only the schema: the table derives the changelog topic's
+        # serializers from them (json by default), and those override the schema's, so
+        # recovery would decode the raw bytes as JSON.
         return app.Table(
             name,
             default=None,
+            key_type=bytes,
+            value_type=bytes,
             schema=faust.Schema(
                 key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             ),
