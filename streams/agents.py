@@ -13,11 +13,14 @@ import asyncio
 import gc
 import logging
 import time
+import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from streams.processors import Batch, Record
 from streams.state import KeyedState
@@ -89,12 +92,30 @@ def run_batches(
             batch: Batch = processor.process(records)
             await deliver(app, batch.out)
             if state is not None:
+                by_key = {e.key: e for e in events}
                 for key in batch.touched:
-                    state.save(key, state.get(key))
+                    with processing(by_key.get(key.encode(), events[-1])):
+                        state.save(key, state.get(key))
             stats.add(len(records), batch)
             gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
 
     return agent
+
+
+@contextmanager
+def processing(event: Any) -> Iterator[None]:
+    """Make ``event`` faust's current event while a table is written.
+
+    The RocksDB store files a write under the current event's partition and refuses one without
+    (an assertion); a batch agent has no current event of its own, since ``take_events`` fills
+    its buffer in another task. The event whose key is the state's key is the one a per-event
+    agent would have had, and its partition is the changelog's (``topics.py``).
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 async def deliver(app: faust.App, out: list[tuple[str, bytes, bytes]]) -> None:
