@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import time
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
@@ -26,6 +27,8 @@ from streams.processors import Batch, Record
 from streams.state import KeyedState
 
 BATCH_WAIT_SECONDS = 0.2
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
+log = logging.getLogger(__name__)
 
 
 class AgentStats:
@@ -89,17 +92,34 @@ def run_batches(
                 Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value)
                 for e in events
             ]
-            batch: Batch = processor.process(records)
-            await deliver(app, batch.out)
-            if state is not None:
-                by_key = {e.key: e for e in events}
-                for key in batch.touched:
-                    with processing(by_key.get(key.encode(), events[-1])):
-                        state.save(key, state.get(key))
+            try:
+                batch: Batch = processor.process(records)
+                await deliver(app, batch.out)
+                if state is not None:
+                    by_key = {e.key: e for e in events}
+                    for key in batch.touched:
+                        with processing(by_key.get(key.encode(), events[-1])):
+                            state.save(key, state.get(key))
+            except Exception:
+                die(processor)
             stats.add(len(records), batch)
             gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
 
     return agent
+
+
+def die(processor: Any) -> NoReturn:
+    """Stop the worker at once, before faust can acknowledge the batch.
+
+    A failure here is not one bad record (those are dead-lettered inside ``process``) but the
+    broker refusing output or a bug. Faust acknowledges the events of a batch whose agent raised,
+    and would commit them as done: the batch would be lost. Exiting without a commit makes it be
+    consumed again when the worker is restarted (by its supervisor: systemd, Kubernetes).
+    """
+    log.critical("%s failed on a batch; exiting so it is consumed again", type(processor).__name__,
+                 exc_info=True)  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
 
 
 @contextmanager
