@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -92,6 +93,23 @@ class Processor:
         problem = Problem("", f"processing failed: {type(error).__name__}: {error}")
         self.reject(batch, record, FeedError(self.feed_topic(record.topic), [problem]))
 
+    @contextmanager
+    def guarded(self, batch: Batch, record: Record) -> Iterator[None]:
+        """Whatever goes wrong with one record becomes its dead letter, and the batch goes on."""
+        try:
+            yield
+        except FeedError as error:
+            self.reject(batch, record, error)
+        except messages.MessageError as error:
+            problem = Problem("", str(error))
+            self.reject(batch, record, FeedError(self.feed_topic(record.topic), [problem]))
+        except Exception as error:
+            self.crashed(batch, record, error)
+
+    def horizon(self) -> int:
+        """Event time before which state is forgotten."""
+        return self.watermark - self.params.retention
+
     def expired(self, batch: Batch, end: int) -> bool:
         """Whether a record ending at ``end`` is older than retention (counted, not processed)."""
         if end < self.watermark - self.params.retention:
@@ -113,7 +131,7 @@ class PeopleProcessor(Processor):
         batch = Batch()
         params = self.params
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 if self.feed_topic(record.topic) == "trajectories":
                     event_id, person_id, lat, lon, observed_at = decode_ping_row(record.value)
                     if self.expired(batch, observed_at):
@@ -128,15 +146,11 @@ class PeopleProcessor(Processor):
                     case = decode("cases", record.value)
                     assert isinstance(case, Case)
                     self._case(batch, case)
-            except FeedError as error:
-                self.reject(batch, record, error)
-            except Exception as error:
-                self.crashed(batch, record, error)
         for person_id in batch.touched:
             track = self.tracks.get(person_id)
             stay_changes, case_changes = stays.flush(track, params.lookback)
             self._to_cells(batch, stay_changes, case_changes)
-            stays.prune(track, self.watermark - params.retention)
+            stays.prune(track, self.horizon())
         return batch
 
     def _case(self, batch: Batch, case: Case) -> None:
@@ -174,7 +188,7 @@ class AreaProcessor(Processor):
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 area = decode("risk-areas", record.value)
                 state = self.areas.get(area.area_id)  # type: ignore[union-attr]
                 cells, cities = hazards.apply_area(state, area, self.params.h3_resolution)  # type: ignore[arg-type]
@@ -186,10 +200,6 @@ class AreaProcessor(Processor):
                 for hazard in cities:
                     key = hazard.city_code.encode()
                     batch.send(self.topics.city_events, key, messages.encode(hazard))
-            except FeedError as error:
-                self.reject(batch, record, error)
-            except Exception as error:
-                self.crashed(batch, record, error)
         return batch
 
 
@@ -199,7 +209,7 @@ class ItineraryProcessor(Processor):
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 trip = decode("itineraries", record.value)
                 assert isinstance(trip, Itinerary)
                 start, end = trip.interval
@@ -211,10 +221,6 @@ class ItineraryProcessor(Processor):
                 batch.send(
                     self.topics.city_events, trip.city_code.encode(), messages.encode(change)
                 )
-            except FeedError as error:
-                self.reject(batch, record, error)
-            except Exception as error:
-                self.crashed(batch, record, error)
         return batch
 
 
@@ -229,24 +235,18 @@ class CellProcessor(Processor):
         batch = Batch()
         by_cell: dict[int, list[tuple[Record, cell_join.CellChange]]] = {}
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 message = messages.decode(record.value)
                 if not isinstance(message, StayChange | CaseStayChange | AreaCellChange):
                     raise messages.MessageError(f"not a cell message: {type(message).__name__}")
+                if isinstance(message, StayChange) and message.end is not None:
+                    self.watermark = max(self.watermark, message.end)
                 by_cell.setdefault(message.cell, []).append((record, message))
-            except messages.MessageError as error:
-                self.reject(
-                    batch,
-                    record,
-                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
-                )
-            except Exception as error:
-                self.crashed(batch, record, error)
         for cell, pending in by_cell.items():
             try:
-                found = cell_join.apply_batch(
-                    self._state(batch, cell), [m for _, m in pending], self.params
-                )
+                state = self._state(batch, cell)
+                found = cell_join.apply_batch(state, [m for _, m in pending], self.params)
+                cell_join.prune(state, self.horizon())
             except Exception as error:
                 # One cell's messages failed together: dead-letter each, and go on.
                 for record, _ in pending:
@@ -270,25 +270,19 @@ class CityProcessor(Processor):
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 message = messages.decode(record.value)
                 if isinstance(message, ItineraryChange):
-                    found = city_join.apply_itinerary(
-                        self._state(batch, message.city_code), message
-                    )
+                    city = self._state(batch, message.city_code)
+                    if message.interval is not None:
+                        self.watermark = max(self.watermark, message.interval[1])
+                    found = city_join.apply_itinerary(city, message)
+                    city_join.prune(city, self.horizon())
                 elif isinstance(message, messages.CityHazardChange):
                     found = city_join.apply_hazard(self._state(batch, message.city_code), message)
                 else:
                     raise messages.MessageError(f"not a city message: {type(message).__name__}")
                 _to_people(batch, self.topics, found)
-            except messages.MessageError as error:
-                self.reject(
-                    batch,
-                    record,
-                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
-                )
-            except Exception as error:
-                self.crashed(batch, record, error)
         return batch
 
     def _state(self, batch: Batch, city_code: str) -> city_join.CityState:
@@ -314,7 +308,7 @@ class PolicyProcessor(Processor):
         batch = Batch()
         now = self.clock()
         for record in records:
-            try:
+            with self.guarded(batch, record):
                 if self.feed_topic(record.topic) == "persons":
                     person = decode("persons", record.value)
                     assert isinstance(person, Person)
@@ -327,16 +321,6 @@ class PolicyProcessor(Processor):
                     policy.apply_case(self._state(batch, message.person_id), message.case_id)
                 else:
                     raise messages.MessageError(f"not a person message: {type(message).__name__}")
-            except FeedError as error:
-                self.reject(batch, record, error)
-            except messages.MessageError as error:
-                self.reject(
-                    batch,
-                    record,
-                    FeedError(self.feed_topic(record.topic), [Problem("", str(error))]),
-                )
-            except Exception as error:
-                self.crashed(batch, record, error)
         for person_id in sorted(batch.touched):
             task = policy.decide(self.policies.get(person_id), now, self.params)
             if task is not None:

@@ -24,6 +24,7 @@ from paicha.matching.model import (
 )
 from paicha.matching.params import MatchParams
 from paicha.matching.sent import forget_before, news
+from paicha.matching.timeutil import DAY
 
 CellChange = StayChange | CaseStayChange | AreaCellChange
 
@@ -46,6 +47,7 @@ class CellState:
     cases: dict[str, CaseStays] = field(default_factory=dict)
     areas: dict[str, tuple[str, Interval]] = field(default_factory=dict)  # area -> (city, iv)
     sent: dict[tuple[str, str, str], tuple[Interval, ...]] = field(default_factory=dict)
+    pruned_to: int = 0
 
 
 def apply_batch(
@@ -251,7 +253,12 @@ def _send(
 
 
 def prune(state: CellState, horizon: int) -> None:
-    """Forget stays that ended before the retention horizon (without retracting anything)."""
+    """Forget stays that ended before the retention horizon (without retracting anything).
+
+    A sweep costs the cell's whole state, so it runs at most once per day of event time."""
+    if horizon - state.pruned_to < DAY:
+        return
+    state.pruned_to = horizon
     for person_id in list(state.persons):
         stays = {s: e for s, e in state.persons[person_id].items() if e >= horizon}
         if stays:

@@ -19,6 +19,7 @@ from paicha.matching.model import (
     ItineraryChange,
 )
 from paicha.matching.sent import forget_before, news
+from paicha.matching.timeutil import DAY
 
 
 @dataclass(slots=True)
@@ -31,6 +32,7 @@ class CityState:
     # "area:A1" / "case:C1" -> record -> interval (a case's records each count; an area's replace)
     hazards: dict[str, dict[str, Interval]] = field(default_factory=dict)
     sent: dict[tuple[str, str], tuple[Interval, ...]] = field(default_factory=dict)
+    pruned_to: int = 0
 
 
 def source_id(source: tuple[str, str]) -> str:
@@ -77,7 +79,12 @@ def _city_visit(state: CityState, person_id: str, hazard: str) -> list[ExposureC
 
 
 def prune(state: CityState, horizon: int) -> None:
-    """Forget itinerary records that ended before the retention horizon (retracting nothing)."""
+    """Forget itinerary records that ended before the retention horizon (retracting nothing).
+
+    A sweep costs the city's whole state, so it runs at most once per day of event time."""
+    if horizon - state.pruned_to < DAY:
+        return
+    state.pruned_to = horizon
     state.seen = {e: end for e, end in state.seen.items() if end >= horizon}
     for person_id in list(state.visits):
         kept = {e: iv for e, iv in state.visits[person_id].items() if iv[1] >= horizon}

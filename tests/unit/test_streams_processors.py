@@ -1,0 +1,90 @@
+"""The stream processors without faust: a dict stands in for a table, records for Kafka's."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from paicha.matching import cell_join, policy, stays
+from paicha.matching.model import ExposureChange, ExposureKey, StayChange
+from paicha.matching.params import MatchParams
+from paicha.matching.timeutil import DAY, MINUTE
+from streams import messages
+from streams.processors import CellProcessor, PeopleProcessor, PolicyProcessor, Record
+from streams.state import KeyedState
+from streams.topics import TopicNames
+
+NAMES = TopicNames("")
+PARAMS = MatchParams()
+
+
+def ping(event_id: str, person: str, minute: int) -> bytes:
+    at = f"2021-12-01T08:{minute:02d}:00+08:00"
+    return orjson.dumps(
+        {"event_id": event_id, "person_id": person, "lat": 37.87, "lon": 112.55, "observed_at": at}
+    )
+
+
+def record(topic: str, offset: int, value: bytes, key: bytes = b"p") -> Record:
+    return Record(topic, 0, offset, key, value)
+
+
+def test_a_bad_record_is_dead_lettered_with_its_bytes_and_its_neighbours_are_processed() -> None:
+    people = PeopleProcessor(tracks=KeyedState({}, stays.PersonTrack), topics=NAMES, params=PARAMS)
+    bad = b'{"event_id":"x","person_id":"p","lat":137,"lon":1,"observed_at":"2021-12-01T08:00:00+08:00"}'
+    batch = people.process(
+        [
+            record("trajectories", 1, ping("a", "p", 0)),
+            record("trajectories", 2, bad),
+            record("trajectories", 3, ping("b", "p", 5)),
+        ]
+    )
+    letters = [orjson.loads(v) for t, _, v in batch.out if t == NAMES.dead_letters]
+    stays_out = [messages.decode(v) for t, _, v in batch.out if t == NAMES.cell_events]
+    assert [(d["field"], d["offset"], d["source_topic"]) for d in letters] == [
+        ("lat", 2, "trajectories")
+    ]
+    assert base64.b64decode(letters[0]["original_base64"]) == bad
+    assert [(s.start, s.end) for s in stays_out] == [
+        (stays_out[0].start, stays_out[0].start + 5 * MINUTE)
+    ]
+
+
+def test_an_internal_message_that_does_not_decode_is_dead_lettered() -> None:
+    cells = CellProcessor(
+        cells=KeyedState({}, lambda k: cell_join.CellState(int(k))), topics=NAMES, params=PARAMS
+    )
+    batch = cells.process([record(NAMES.cell_events, 7, b"garbage", key=b"1")])
+    (letter,) = [orjson.loads(v) for t, _, v in batch.out if t == NAMES.dead_letters]
+    assert letter["offset"] == 7 and "undecodable" in letter["reason"]
+
+
+def test_cell_state_forgets_stays_older_than_retention_without_retracting() -> None:
+    table: dict[bytes, bytes] = {}
+    cells = CellProcessor(
+        cells=KeyedState(table, lambda k: cell_join.CellState(int(k))), topics=NAMES, params=PARAMS
+    )
+    old = StayChange("p", 1, 0, 10 * MINUTE)
+    new = StayChange("q", 1, 30 * DAY, 30 * DAY + MINUTE)
+    cells.process([record(NAMES.cell_events, 1, messages.encode(old), key=b"1")])
+    batch = cells.process([record(NAMES.cell_events, 2, messages.encode(new), key=b"1")])
+    assert set(cells.cells.get("1").persons) == {"q"}
+    assert batch.out == []
+
+
+def test_a_person_who_becomes_a_case_has_the_open_task_closed() -> None:
+    policies = PolicyProcessor(
+        policies=KeyedState({}, policy.PersonPolicy),
+        clock=lambda: 0,
+        topics=NAMES,
+        params=PARAMS,
+    )
+    key = ExposureKey("area_stay", "A1", "88319085cbfffff")
+    exposure = ExposureChange("p", key, ((0, MINUTE),), "140100")
+    opened = policies.process([record(NAMES.exposures, 1, messages.encode(exposure))])
+    closed = policies.process(
+        [record(NAMES.exposures, 2, messages.encode(messages.CaseMark("p", "K1")))]
+    )
+    assert [orjson.loads(v)["status"] for _, _, v in opened.out] == ["open"]
+    assert [orjson.loads(v)["close_reason"] for _, _, v in closed.out] == ["became_case"]
