@@ -32,7 +32,7 @@ def record(topic: str, offset: int, value: bytes, key: bytes = b"p") -> Record:
 
 def test_a_bad_record_is_dead_lettered_with_its_bytes_and_its_neighbours_are_processed() -> None:
     people = PeopleProcessor(tracks=KeyedState({}, stays.PersonTrack), topics=NAMES, params=PARAMS)
-    bad = b'{"event_id":"x","person_id":"p","lat":137,"lon":1,"observed_at":"2021-12-01T08:00:00+08:00"}'
+    bad = ping("x", "p", 0).replace(b'"lat":37.87', b'"lat":137')
     batch = people.process(
         [
             record("trajectories", 1, ping("a", "p", 0)),
