@@ -184,7 +184,8 @@ class Engine:
             self.stats["duplicates"] += 1
             return
         self._advance(case.reported_at)
-        self._cell_inbox.extend(stays.add_case(track, case, self.params.lookback))
+        for change in stays.add_case(track, case, self.params.lookback):
+            self._cell_inbox.extend(hazards.fan_out(change, self.params.neighbour_rings))
         self._city_inbox.append(hazards.case_city_hazard(case, self.params.lookback))
         policy.apply_case(self._policy(case.person_id), case.case_id)
         self._touched_persons.add(case.person_id)
