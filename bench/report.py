@@ -69,8 +69,13 @@ def verdict(met: bool | None) -> str:
     return "[green]yes[/]" if met else "[bold red]no[/]"
 
 
-def summary_table(rows: Iterable[Row], checks: Iterable[Comparison]) -> Table:
-    table = Table(title="paicha bench: summary", title_justify="left", show_lines=True)
+def summary_table(
+    rows: Iterable[Row],
+    checks: Iterable[Comparison] = (),
+    *,
+    title: str = "paicha bench: summary",
+) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
     for name, justify in (
         ("measure", "left"),
         ("paicha", "right"),
