@@ -22,6 +22,7 @@ from paicha.ping_slices import decoded_slices
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 NO_RETENTION = 2**61
+UTF8_BOM = b"\xef\xbb\xbf"  # some Windows tools start a UTF-8 file with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,8 @@ def _lines(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tu
             if on_progress is not None and line_no % 10_000 == 0:
                 on_progress(read)
                 read = 0
+            if line_no == 1:
+                line = line.removeprefix(UTF8_BOM)
             if line.strip():
                 yield line_no, line
     if on_progress is not None:

@@ -54,6 +54,8 @@ def decode_slice(path: Path, start: int, end: int, resolution: int) -> DecodedSl
     with path.open("rb") as stream:
         stream.seek(start)
         data = stream.read(end - start)
+    if start == 0:
+        data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark some tools write
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the slice ended with a newline: no line after it

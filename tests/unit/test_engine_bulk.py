@@ -108,3 +108,26 @@ def test_refused_pings_keep_their_line_numbers_across_slices(
     )
     assert [(r.line, r.field) for r in rejected] == [(42, "lat"), (151, "")]
     assert run.accepted["trajectories"] == 197
+
+
+def test_feed_files_with_a_byte_order_mark_and_crlf_line_ends_are_read_whole(
+    tmp_path: Path,
+) -> None:
+    ping = '{{"event_id":"{p}{m}","person_id":"{p}","lat":37.87,"lon":112.55,"observed_at":"{t}"}}'
+    lines = [
+        ping.format(p=p, m=m, t=f"2021-12-01T08:{m:02d}:00+08:00")
+        for p in ("a", "k")
+        for m in range(0, 40, 5)
+    ]
+    bom = "\ufeff"
+    (tmp_path / "trajectories.jsonl").write_text(bom + "\r\n".join(lines) + "\r\n")
+    (tmp_path / "cases.jsonl").write_text(
+        bom + '{"event_id":"c1","case_id":"K1","person_id":"k","classification":"confirmed",'
+        '"reported_at":"2021-12-02T08:00:00+08:00","city_code":"140100"}\r\n'
+    )
+    rejected: list[batch.Rejected] = []
+    run = batch.run_match(
+        tmp_path, params=MatchParams(), clock=lambda: 0, on_reject=rejected.append
+    )
+    assert rejected == []
+    assert set(run.tasks) == {"a"}
