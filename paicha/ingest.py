@@ -52,6 +52,8 @@ def produce_lines(
     for line_no, line in enumerate(lines, start=1):
         if on_line is not None:
             on_line(len(line))
+        if line_no == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
         if not line.strip():
             continue
         try:
