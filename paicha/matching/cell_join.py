@@ -87,25 +87,6 @@ def apply_batch(
     return out
 
 
-def apply_stay(state: CellState, change: StayChange, params: MatchParams) -> list[ExposureChange]:
-    """A person's stay in this cell appeared, grew, shrank or went away."""
-    return apply_batch(state, [change], params)
-
-
-def apply_case_stay(
-    state: CellState, change: CaseStayChange, params: MatchParams
-) -> list[ExposureChange]:
-    """A case's stay (clipped to its look-back window) in or near this cell changed."""
-    return apply_batch(state, [change], params)
-
-
-def apply_area_cell(
-    state: CellState, change: AreaCellChange, params: MatchParams
-) -> list[ExposureChange]:
-    """A risk area began or stopped covering this cell, or its interval changed."""
-    return apply_batch(state, [change], params)
-
-
 def _store_stay(state: CellState, change: StayChange) -> bool:
     stays = state.persons.get(change.person_id)
     if change.end is None:

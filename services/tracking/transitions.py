@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from paicha.matching.model import KIND_STRENGTH
 from services.tracking.errors import Conflict
 
 QueueStatus = Literal["open", "claimed", "completed", "closed", "withdrawn"]
@@ -49,7 +50,6 @@ OUTCOMES: tuple[Outcome, ...] = (
     "unreachable",
     "tested_positive",
 )
-KIND_STRENGTH = {"co_located": 3, "area_stay": 2, "city_visit": 1}
 
 UpstreamAction = Literal["stale", "create", "update", "close", "reopen", "record"]
 
