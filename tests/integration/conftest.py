@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tests.integration.test_tracking_world import World, build_world
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -46,3 +48,14 @@ def empty_database_url(database_url: str) -> Iterator[str]:
 def topic_suffix() -> str:
     """A suffix that makes this test's topic and group names its own on a shared broker."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def world(empty_database_url: str) -> Iterator[World]:
+    """A tracking service on a fresh database, with its jurisdictions, teams and users."""
+    world = build_world(empty_database_url)
+    try:
+        yield world
+    finally:
+        world.client.close()
+        world.database.dispose()

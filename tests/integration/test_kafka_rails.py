@@ -16,7 +16,9 @@ from typing import Any
 
 import faust
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+from tests.integration.kafka_tools import committed_offset
 
 pytestmark = pytest.mark.integration
 
@@ -61,16 +63,6 @@ def read_topic(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, byte
         return records
     finally:
         consumer.close()
-
-
-def committed_offset(bootstrap: str, group: str, topic: str) -> int | None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    position = offsets.get(TopicPartition(topic, 0))
-    return None if position is None else int(position.offset)
 
 
 def relay_app(

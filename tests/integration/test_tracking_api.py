@@ -3,26 +3,15 @@ complete, reassign, and what each answers when the request is wrong."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from paicha.matching.policy import task_id_for
 
-from .test_tracking_world import World, build_world
+from .test_tracking_world import World
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world(empty_database_url: str) -> Iterator[World]:
-    world = build_world(empty_database_url)
-    try:
-        yield world
-    finally:
-        world.client.close()
-        world.database.dispose()
 
 
 def test_queue_lists_the_teams_open_tasks_most_urgent_first(world: World) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,22 +16,12 @@ from services.tracking.db import repository
 from services.tracking.db.models import ScreeningTask, TaskHistory
 from services.tracking.db.session import Database
 
-from .test_tracking_world import T0, World, build_world
+from .test_tracking_world import T0, World
 
 pytestmark = pytest.mark.integration
 
 CLAIMERS = 64
 TASKS = 1_000
-
-
-@pytest.fixture
-def world(empty_database_url: str) -> Iterator[World]:
-    world = build_world(empty_database_url)
-    try:
-        yield world
-    finally:
-        world.client.close()
-        world.database.dispose()
 
 
 def fill_queue(database: Database, count: int, team: str = "T140105001") -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 from sqlalchemy import func, select
 
 from paicha.matching.policy import task_id_for
@@ -23,20 +22,11 @@ from services.tracking.db.models import (
     TaskHistory,
 )
 from services.tracking.ingest import TrackingConsumer
+from tests.integration.kafka_tools import committed_offset
 
-from .test_tracking_world import World, build_world, task_record
+from .test_tracking_world import World, task_record
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world(empty_database_url: str) -> Iterator[World]:
-    world = build_world(empty_database_url)
-    try:
-        yield world
-    finally:
-        world.client.close()
-        world.database.dispose()
 
 
 def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:
@@ -80,16 +70,6 @@ def snapshot(world: World) -> dict[str, Any]:
             for model in (TaskHistory, Person, ConsumedRecord, OutboxRecord)
         }
     return {"tasks": tasks, **counts}
-
-
-def committed(bootstrap: str, group: str, topic: str) -> int | None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    position = offsets.get(TopicPartition(topic, 0))
-    return None if position is None else int(position.offset)
 
 
 def test_consumer_applies_once_and_a_replayed_topic_changes_nothing(
@@ -161,8 +141,10 @@ def test_consumer_applies_once_and_a_replayed_topic_changes_nothing(
     }
     assert replay == {"duplicate": len(tasks) + len(persons)}
     assert snapshot(world) == after_first, "replaying the whole topic changes nothing"
-    assert committed(kafka_bootstrap, f"tracking-{topic_suffix}", tasks_topic) == len(tasks)
-    assert committed(kafka_bootstrap, f"tracking-{topic_suffix}", persons_topic) == len(persons)
+    assert committed_offset(kafka_bootstrap, f"tracking-{topic_suffix}", tasks_topic) == len(tasks)
+    assert committed_offset(kafka_bootstrap, f"tracking-{topic_suffix}", persons_topic) == len(
+        persons
+    )
 
     rows = after_first["tasks"]
     assert rows[task_id_for("p1")] == ("open", 2, "area_stay", "T140105001", "140105001001", 1)

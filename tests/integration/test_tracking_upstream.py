@@ -3,27 +3,16 @@ with history when something new happens, re-route when the residence becomes kno
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from paicha.matching.policy import task_id_for
 
-from .test_tracking_world import T0, World, build_world
+from .test_tracking_world import T0, World
 
 pytestmark = pytest.mark.integration
 TASK = task_id_for("p1")
-
-
-@pytest.fixture
-def world(empty_database_url: str) -> Iterator[World]:
-    world = build_world(empty_database_url)
-    try:
-        yield world
-    finally:
-        world.client.close()
-        world.database.dispose()
 
 
 def detail(world: World) -> dict[str, object]:
