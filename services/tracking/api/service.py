@@ -8,18 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.tracking.db.session import Database
+from services.tracking.deadlines import DEFAULT_AT_RISK_FRACTION
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrackingService:
-    """The tracking service's adapters: database, clock, lease length, and the outbox relay."""
+    """The tracking service's adapters: database, clock, lease length, the outbox relay, the
+    at-risk threshold, and where the Kafka consumer's lag can be read (metrics)."""
 
     database: Database
     clock: Callable[[], datetime]
     lease: timedelta
     relay: Callable[[], object] | None = None
+    at_risk_fraction: float = DEFAULT_AT_RISK_FRACTION
+    ingestion_lag: Callable[[], dict[tuple[str, int], int]] | None = None
 
     def after_commit(self) -> None:
         """Publish what the last transaction put in the outbox. A failure is logged, not raised:
