@@ -103,6 +103,7 @@ def watching(
     interval_s: float,
     at_risk_fraction: float,
     after_sweep: Callable[[], object] | None = None,
+    on_marked: Callable[[list[str]], object] | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Iterator[threading.Thread]:
     """The deadline watch, sweeping every ``interval_s`` until the block ends.
@@ -121,6 +122,8 @@ def watching(
                 marked = watch.watch_once(database, clock(), at_risk_fraction=at_risk_fraction)
                 if marked:
                     log.info("deadline watch: %d new escalation(s)", len(marked))
+                    if on_marked is not None:
+                        on_marked([mark.level for mark in marked])
                     if after_sweep is not None:
                         after_sweep()
             except Exception:
@@ -162,6 +165,7 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
         interval_s=settings.watch_interval_seconds,
         at_risk_fraction=settings.at_risk_fraction,
         after_sweep=service.relay,
+        on_marked=service.metrics.count_escalations,
     )
     try:
         with watch:

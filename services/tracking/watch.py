@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from schemas.tracking import Escalation
 from services.tracking.audit import record_history
 from services.tracking.db.models import ScreeningTask
 from services.tracking.db.session import Database
-from services.tracking.db.sqltime import epoch_seconds
+from services.tracking.db.sqltime import share_elapsed
 from services.tracking.deadlines import (
     ACTIVE_STATUSES,
     DEFAULT_AT_RISK_FRACTION,
@@ -88,11 +88,7 @@ def _mark(session: Session, level: Level, now: datetime, fraction: float, batch:
     if level == "overdue":
         due = task.due_at <= now
     else:
-        detected, deadline = epoch_seconds(task.detected_at), epoch_seconds(task.due_at)
-        share = bindparam("fraction", fraction, type_=Float())
-        due = detected + share * (deadline - detected) <= bindparam(
-            "now_epoch", now.timestamp(), type_=Float()
-        )
+        due = share_elapsed(task.detected_at, task.due_at, fraction, now)
     watched = (task.status.in_(ACTIVE_STATUSES), mark.is_(None), due)
     candidates = (
         select(task.task_id)

@@ -8,9 +8,10 @@ with arithmetic on them (the deadline watch's 75 % threshold) stay one SQLAlchem
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float
+from sqlalchemy import ColumnElement, Float, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
@@ -44,3 +45,12 @@ def _sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(epoch_seconds)
 def _other(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
     raise NotImplementedError(f"epoch_seconds has no form for {compiler.dialect.name}")
+
+
+def share_elapsed(start: Any, end: Any, share: float, now: datetime) -> ColumnElement[bool]:
+    """``start + share * (end - start) <= now``: ``share`` of the interval has run by ``now``."""
+    begin, finish = epoch_seconds(start), epoch_seconds(end)
+    fraction = bindparam("share", share, type_=Float())
+    return begin + fraction * (finish - begin) <= bindparam(
+        "now_epoch", now.timestamp(), type_=Float()
+    )
