@@ -25,7 +25,13 @@ DASH = "—"
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
+def local_time(moment: datetime | str | None, pattern: str = "%m-%d %H:%M") -> str:
+    """A time in UTC+8; also an RFC 3339 string (evidence items keep their times as text)."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return moment
     return DASH if moment is None else moment.astimezone(DISPLAY_ZONE).strftime(pattern)
 
 
