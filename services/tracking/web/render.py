@@ -29,10 +29,12 @@ def local_time(moment: datetime | str | None, pattern: str = "%m-%d %H:%M") -> s
     """A time in UTC+8; also an RFC 3339 string (evidence items keep their times as text)."""
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            parsed: datetime | None = datetime.fromisoformat(moment.replace("Z", "+00:00"))
         except ValueError:
             return moment
-    return DASH if moment is None else moment.astimezone(DISPLAY_ZONE).strftime(pattern)
+    else:
+        parsed = moment
+    return DASH if parsed is None else parsed.astimezone(DISPLAY_ZONE).strftime(pattern)
 
 
 def duration(seconds: float | None) -> str:
