@@ -24,6 +24,7 @@ help:
 	@echo "make test-unit         fast tests only (no broker, no database)"
 	@echo "make test-integration  tests against a real Kafka broker and PostgreSQL"
 	@echo "make lint              ruff check, ruff format --check, mypy"
+	@echo "make browser           Debian's Chromium and a CJK font, for the browser tests"
 	@echo "make kafka | postgres  run one service in the foreground; export what it prints"
 	@echo "make run               simulate a city, match it, write screening tasks"
 	@echo "make bench             benchmarks (python -m bench)"
