@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from paicha.matching.policy import task_id_for
 from tests.reference import compliance_fixture as fx
 
-from .test_tracking_world import World
+from .test_tracking_world import World, build_world
 
 pytestmark = pytest.mark.integration
 
@@ -196,3 +197,20 @@ def test_not_ready_when_the_database_is_behind_the_migrations(world: World) -> N
 
     assert ready.status_code == 503
     assert "0004" in ready.json()["reason"]
+
+
+def test_compliance_is_the_same_on_sqlite(tmp_path: Path) -> None:
+    # The embedded runtime's database: no date_trunc, the hours are bucketed in Python.
+    world = build_world(f"sqlite:///{tmp_path / 'tracking.sqlite3'}")
+    try:
+        build_fixture(world)
+        report = world.call("sup_city", "GET", "/v1/compliance", params=window()).json()
+        overdue = world.call("sup_city", "GET", "/v1/deadlines/overdue").json()
+    finally:
+        world.client.close()
+        world.database.dispose()
+
+    assert {name: report["totals"][name] for name in fx.TOTALS} == pytest.approx(fx.TOTALS)
+    assert_figures(report["by_team"], "team", fx.BY_TEAM)
+    assert report["time_to_complete_seconds"]["p50"] == fx.TIME_TO_COMPLETE["p50"]
+    assert [item["task_id"] for item in overdue["items"]] == [task_id_for("person-D")]

@@ -235,3 +235,32 @@ def test_the_watch_runs_the_same_on_sqlite(tmp_path: Path) -> None:
         world.database.dispose()
 
     assert levels == [[], ["at_risk"], [], ["overdue"], []]
+
+
+def test_the_serve_loop_sweeps_by_itself_relays_and_counts_the_escalations(world: World) -> None:
+    from services.tracking.bootstrap import watching
+
+    world.push_task("p1", jurisdiction="140105001001", due_in=24 * H)
+    world.clock.now = T0 + 30 * H
+    service = world.client.app.state.service
+    arrived = threading.Event()
+
+    def relay_and_tell() -> None:
+        service.relay()
+        if len(world.publisher.on("escalations")) == 2:
+            arrived.set()
+
+    with watching(
+        world.database,
+        interval_s=0.05,
+        at_risk_fraction=0.75,
+        after_sweep=relay_and_tell,
+        on_marked=service.metrics.count_escalations,
+        clock=world.clock,
+    ):
+        assert arrived.wait(timeout=60), "the watch loop published nothing"
+
+    assert [e["level"] for e in world.publisher.on("escalations")] == ["at_risk", "overdue"]
+    metrics = world.client.get("/metrics").text
+    assert 'paicha_escalations_total{level="at_risk"} 1.0' in metrics
+    assert 'paicha_escalations_total{level="overdue"} 1.0' in metrics
