@@ -102,6 +102,8 @@ def test_the_dashboard_shows_the_databases_figures_refreshes_and_reassigns(
     )
     assert chart[0]["data"] == [row["backlog"] for row in report["hourly"]]
     assert chart[1]["data"] == [row["backlog_overdue"] for row in report["hourly"]]
+    assert chart[2]["data"] == [row["backlog_at_risk"] for row in report["hourly"]]
+    assert chart[2]["data"][-1] == 1 and chart[1]["data"][-1] == 1
     assert max(chart[0]["data"]) == 5
     overdue_rows = page.locator("#rows-overdue tr[data-task]")
     assert overdue_rows.count() == 1

@@ -174,3 +174,15 @@ HOURLY = {
     38: (0, 0, 1, 1, 0.0, 3, 1),  # B done late, D missed; at 39: D E F, D overdue
     47: (0, 0, 0, 0, None, 3, 1),  # after AS_OF: the backlog as of 40 h (E due 44 not yet missed)
 }
+# Hour → (at-risk backlog, median time to complete, median push latency). At-risk points:
+# A 28, B 30, C 36, D 32, E 38, F 66, G 44, H 37, I 20 (detected + 75 % of the deadline).
+HOURLY_MORE = {
+    24: (1, None, None),  # I (20 ≤ 25 < 26)
+    25: (0, 90000.0, None),  # I is overdue at 26, no longer at risk; C took 25 h
+    26: (0, None, 0.0),  # A B D E G all before their points; G pushed at once
+    30: (1, 72000.0, 120.0),  # B (30 ≤ 31); A took 20 h; F queued 2 min after detection
+    35: (1, None, None),  # D (32); B is overdue at 36
+    36: (1, None, None),  # D
+    38: (1, 93600.0, None),  # E (38 ≤ 39); D overdue; B took 26 h
+    47: (1, None, None),  # E, as of 40 h
+}

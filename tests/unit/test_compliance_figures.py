@@ -85,6 +85,27 @@ def test_hourly_buckets_match_by_hand() -> None:
         assert got == expected, f"hour {hour}"
 
 
+def test_hourly_at_risk_backlog_and_medians_match_by_hand() -> None:
+    rows = calc.hourly(fixture_tasks(), WINDOW)
+
+    by_hour = {int((row["hour"] - fx.T0) / timedelta(hours=1)): row for row in rows}
+    for hour, expected in fx.HOURLY_MORE.items():
+        row = by_hour[hour]
+        got = (row["backlog_at_risk"], row["time_to_complete_p50"], row["push_latency_p50"])
+        assert got == expected, f"hour {hour}"
+
+
+def test_the_last_hours_backlog_agrees_with_the_snapshot() -> None:
+    last = calc.hourly(fixture_tasks(), WINDOW)[-1]
+    totals = calc.figures(fixture_tasks(), WINDOW)
+
+    assert (last["backlog"], last["backlog_at_risk"], last["backlog_overdue"]) == (
+        totals["open"],
+        totals["at_risk"],
+        totals["overdue"],
+    )
+
+
 def test_hourly_event_counts_add_up_to_the_window_totals() -> None:
     rows = calc.hourly(fixture_tasks(), WINDOW)
 

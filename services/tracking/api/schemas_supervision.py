@@ -55,7 +55,10 @@ class Hour(BaseModel):
     missed: int
     on_time_rate: float | None
     backlog: int = Field(description="tasks being worked at the hour's end (or now)")
+    backlog_at_risk: int
     backlog_overdue: int
+    time_to_complete_p50: float | None = Field(description="seconds, of the hour's completions")
+    push_latency_p50: float | None = Field(description="seconds, of the hour's pushes")
 
 
 class Compliance(BaseModel):

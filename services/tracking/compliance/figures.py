@@ -23,9 +23,10 @@ Definitions (the README's supervisors section says the same):
   entered the queue in the window, i.e. from the exposure's detection by the stream processors
   to the task in the tracking service's queue. Percentiles are nearest-rank (a value that
   occurred; p50 of 1, 2, 3, 4 is 2).
-- ``hourly``: the same event counts per UTC hour (every China Standard Time hour boundary is
-  one), with the backlog (``open``) and its overdue part at each hour's end (or ``as_of`` for the
-  current hour). A closed or withdrawn task leaves the backlog at ``closed_at`` (its last update).
+- ``hourly``: the same event counts and medians per UTC hour (every China Standard Time hour
+  boundary is one), with the backlog (``open``) and its at-risk and overdue parts at each hour's
+  end (or ``as_of`` for the hours after it). A closed or withdrawn task leaves the backlog at
+  ``closed_at`` (its last update).
 
 Figures are of each task's current round; an earlier round of a re-opened task survives only in
 its history.
@@ -41,7 +42,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.tracking.deadlines import ACTIVE_STATUSES, DEFAULT_AT_RISK_FRACTION, standing
+from services.tracking.deadlines import (
+    ACTIVE_STATUSES,
+    DEFAULT_AT_RISK_FRACTION,
+    at_risk_from,
+    standing,
+)
 
 HOUR = timedelta(hours=1)
 TIME_TO_COMPLETE_QUANTILES = (50, 90, 95)
@@ -177,12 +183,15 @@ def hour_floor(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def hourly(tasks: Sequence[TaskTimes], window: Window) -> list[dict[str, Any]]:
+def hourly(
+    tasks: Sequence[TaskTimes], window: Window, fraction: float = DEFAULT_AT_RISK_FRACTION
+) -> list[dict[str, Any]]:
     """One row per hour of the window: events in it, and the backlog at its end.
 
     One pass over the tasks plus a binary search per hour, so a month of hours over a city's
-    tasks stays cheap: the backlog at ``m`` is (queued by ``m``) minus (left by ``m``), and its
-    overdue part counts ``max(queued, due)`` instead of ``queued``.
+    tasks stays cheap: the backlog at ``m`` is (queued by ``m``) minus (left by ``m``); its part
+    past a threshold (the deadline, or the at-risk point) counts ``max(queued, threshold)``
+    instead of ``queued``, and ``max(left, threshold)`` instead of ``left``.
     """
     hours: list[datetime] = []
     hour = hour_floor(window.start)
@@ -193,28 +202,44 @@ def hourly(tasks: Sequence[TaskTimes], window: Window) -> list[dict[str, Any]]:
         name: defaultdict(int)
         for name in ("pushed", "completed_on_time", "completed_late", "missed")
     }
+    durations: dict[str, dict[datetime, list[float]]] = {
+        "time_to_complete": defaultdict(list),
+        "push_latency": defaultdict(list),
+    }
     until = min(window.end, window.as_of)
-    queued, left, due, due_left = [], [], [], []
+    entered: dict[str, list[datetime]] = {"all": [], "due": [], "risk": []}
+    exited: dict[str, list[datetime]] = {"all": [], "due": [], "risk": []}
     for task in tasks:
-        if window.holds(task.created_at) and task.created_at is not None:
+        if task.created_at is not None and window.holds(task.created_at):
             events["pushed"][hour_floor(task.created_at)] += 1
+            latency = (task.created_at - task.detected_at).total_seconds()
+            durations["push_latency"][hour_floor(task.created_at)].append(latency)
         if task.status == "completed" and task.completed_at and window.holds(task.completed_at):
             in_time = task.completed_at <= task.due_at
             name = "completed_on_time" if in_time else "completed_late"
             events[name][hour_floor(task.completed_at)] += 1
+            taken = (task.completed_at - task.detected_at).total_seconds()
+            durations["time_to_complete"][hour_floor(task.completed_at)].append(taken)
         if _missed(task, window.start, until):
             events["missed"][hour_floor(task.due_at)] += 1
-        queued.append(task.queued_at)
-        due.append(max(task.queued_at, task.due_at))
-        if task.left_at is not None:
-            left.append(task.left_at)
-            due_left.append(max(task.left_at, task.due_at))
-    for series in (queued, left, due, due_left):
+        thresholds = {
+            "all": task.queued_at,
+            "due": task.due_at,
+            "risk": at_risk_from(task.detected_at, task.due_at, fraction),
+        }
+        for name, threshold in thresholds.items():
+            entered[name].append(max(task.queued_at, threshold))
+            if task.left_at is not None:
+                exited[name].append(max(task.left_at, threshold))
+    for series in (*entered.values(), *exited.values()):
         series.sort()
     rows = []
     for hour in hours:
         moment = min(hour + HOUR, window.as_of)
         on_time, missed = events["completed_on_time"][hour], events["missed"][hour]
+        inside = {
+            name: _upto(entered[name], moment) - _upto(exited[name], moment) for name in entered
+        }
         rows.append(
             {
                 "hour": hour,
@@ -223,11 +248,18 @@ def hourly(tasks: Sequence[TaskTimes], window: Window) -> list[dict[str, Any]]:
                 "completed_late": events["completed_late"][hour],
                 "missed": missed,
                 "on_time_rate": on_time / (on_time + missed) if on_time + missed else None,
-                "backlog": _upto(queued, moment) - _upto(left, moment),
-                "backlog_overdue": _upto(due, moment) - _upto(due_left, moment),
+                "backlog": inside["all"],
+                "backlog_at_risk": inside["risk"] - inside["due"],
+                "backlog_overdue": inside["due"],
+                "time_to_complete_p50": _median(durations["time_to_complete"][hour]),
+                "push_latency_p50": _median(durations["push_latency"][hour]),
             }
         )
     return rows
+
+
+def _median(values: list[float]) -> float | None:
+    return percentiles(values, (50,))["p50"] if values else None
 
 
 def _upto(ordered: list[datetime], moment: datetime) -> int:

@@ -93,7 +93,7 @@ def compliance(
         ],
         "time_to_complete_seconds": calc.time_to_complete(tasks, window),
         "push_latency_seconds": calc.push_latency(tasks, window),
-        "hourly": calc.hourly(tasks, window),
+        "hourly": calc.hourly(tasks, window, fraction),
     }
 
 

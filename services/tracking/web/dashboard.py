@@ -55,7 +55,8 @@ def snapshot(session: Session, caller: Caller, tracking: TrackingService) -> dic
 
 
 def chart_data(report: dict[str, Any]) -> dict[str, Any]:
-    """The chart's series: hours (UTC+8), on-time rate in percent, backlog and its overdue part."""
+    """The chart's series: hours (UTC+8), on-time rate in percent, the backlog and its overdue
+    and at-risk parts."""
     hours = report["hourly"]
     return {
         "labels": [local_time(row["hour"], "%H:00") for row in hours],
@@ -65,6 +66,7 @@ def chart_data(report: dict[str, Any]) -> dict[str, Any]:
         ],
         "backlog": [row["backlog"] for row in hours],
         "backlog_overdue": [row["backlog_overdue"] for row in hours],
+        "backlog_at_risk": [row["backlog_at_risk"] for row in hours],
     }
 
 

@@ -16,6 +16,8 @@
           backgroundColor: "rgba(43, 108, 176, 0.35)", order: 2 },
         { type: "bar", label: "of which overdue", data: data.backlog_overdue, yAxisID: "tasks",
           backgroundColor: "rgba(197, 48, 48, 0.55)", order: 1 },
+        { type: "bar", label: "of which at risk", data: data.backlog_at_risk, yAxisID: "tasks",
+          backgroundColor: "rgba(183, 121, 31, 0.55)", order: 1 },
         { type: "line", label: "On-time rate (%)", data: data.on_time_rate, yAxisID: "rate",
           borderColor: "#2f855a", backgroundColor: "#2f855a", spanGaps: true, order: 0 }
       ]
@@ -40,7 +42,8 @@
     chart.data.labels = live.chart.labels;
     chart.data.datasets[0].data = live.chart.backlog;
     chart.data.datasets[1].data = live.chart.backlog_overdue;
-    chart.data.datasets[2].data = live.chart.on_time_rate;
+    chart.data.datasets[2].data = live.chart.backlog_at_risk;
+    chart.data.datasets[3].data = live.chart.on_time_rate;
     chart.update();
     ["at_risk", "overdue", "teams"].forEach(function (key) {
       var body = document.getElementById("rows-" + key);
