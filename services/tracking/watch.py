@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from schemas.tracking import Escalation
-from services.tracking.audit import record_history
-from services.tracking.db.models import ScreeningTask
+from services.tracking.db.models import OutboxRecord, ScreeningTask, TaskHistory
 from services.tracking.db.session import Database
 from services.tracking.db.sqltime import share_elapsed
 from services.tracking.deadlines import (
@@ -44,7 +43,6 @@ from services.tracking.deadlines import (
     at_risk_from,
     check_fraction,
 )
-from services.tracking.outbox import enqueue
 
 TOPIC = "escalations"
 DEFAULT_BATCH = 500
@@ -74,8 +72,7 @@ def sweep(
     for level in ("at_risk", "overdue"):
         while True:
             rows = _mark(session, level, now, at_risk_fraction, batch)
-            for row in rows:
-                marked.append(_escalate(session, row, level, now, at_risk_fraction))
+            marked.extend(_escalate(session, rows, level, now, at_risk_fraction))
             if len(rows) < batch:
                 break
     return marked
@@ -115,33 +112,58 @@ def _mark(session: Session, level: Level, now: datetime, fraction: float, batch:
     return list(session.execute(statement))
 
 
-def _escalate(session: Session, row: Any, level: Level, now: datetime, fraction: float) -> Marked:
-    threshold = row.due_at
-    if level == "at_risk":
-        threshold = at_risk_from(row.detected_at, row.due_at, fraction)
-    record = Escalation(
-        escalation_id=f"{row.task_id}:r{row.round}:{level}",
-        task_id=row.task_id,
-        level=level,
-        kind=row.kind,
-        team=row.team,
-        jurisdiction=row.jurisdiction,
-        detected_at=row.detected_at.isoformat(),
-        due_at=row.due_at.isoformat(),
-        threshold_at=threshold.isoformat(),
-        escalated_at=now.isoformat(),
-        round=row.round,
-    ).model_dump(mode="json")
-    record_history(
-        session,
-        task_id=row.task_id,
-        at=now,
-        actor=None,
-        action=level,
-        details={"due_at": record["due_at"], "threshold_at": record["threshold_at"]},
-    )
-    enqueue(session, topic=TOPIC, key=row.task_id, value=record, now=now)
-    return Marked(task_id=row.task_id, level=level, escalation=record)
+def _escalate(
+    session: Session, rows: list[Any], level: Level, now: datetime, fraction: float
+) -> list[Marked]:
+    """The history entries and ``escalations`` outbox rows of one batch of marks.
+
+    Written as two multi-row INSERTs rather than one ORM object each: a watch catching up after
+    an outage may mark thousands of tasks in one sweep.
+    """
+    marked = []
+    for row in rows:
+        threshold = row.due_at
+        if level == "at_risk":
+            threshold = at_risk_from(row.detected_at, row.due_at, fraction)
+        record = Escalation(
+            escalation_id=f"{row.task_id}:r{row.round}:{level}",
+            task_id=row.task_id,
+            level=level,
+            kind=row.kind,
+            team=row.team,
+            jurisdiction=row.jurisdiction,
+            detected_at=row.detected_at.isoformat(),
+            due_at=row.due_at.isoformat(),
+            threshold_at=threshold.isoformat(),
+            escalated_at=now.isoformat(),
+            round=row.round,
+        ).model_dump(mode="json")
+        marked.append(Marked(task_id=row.task_id, level=level, escalation=record))
+    if marked:
+        session.execute(
+            insert(TaskHistory),
+            [
+                {
+                    "task_id": mark.task_id,
+                    "at": now,
+                    "actor": None,
+                    "action": level,
+                    "details": {
+                        "due_at": mark.escalation["due_at"],
+                        "threshold_at": mark.escalation["threshold_at"],
+                    },
+                }
+                for mark in marked
+            ],
+        )
+        session.execute(
+            insert(OutboxRecord),
+            [
+                {"topic": TOPIC, "key": mark.task_id, "payload": mark.escalation, "created_at": now}
+                for mark in marked
+            ],
+        )
+    return marked
 
 
 def watch_once(
