@@ -91,6 +91,9 @@ def test_the_dashboard_shows_the_databases_figures_and_lists(world: World) -> No
     assert live["tiles"]["open"] == "3" and live["totals"] == {"at_risk": 1, "overdue": 1}
     assert task_id_for("p-risk") in live["rows"]["at_risk"]
     assert "p-overdue" not in html  # no person ids: polling the dashboard reads no personal data
+    areas = html.split('id="rows-areas"')[1].split("</tbody>")[0]
+    assert "140105 小店区" in areas and "140106 迎泽区" in areas
+    assert "迎泽区" in live["rows"]["areas"]
 
 
 def test_a_district_supervisors_dashboard_holds_only_their_district(world: World) -> None:

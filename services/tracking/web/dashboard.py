@@ -100,7 +100,9 @@ def live(request: Request, tracking: ServiceDep) -> JSONResponse:
         for level in ("at_risk", "overdue")
     }
     report = data["report"]
-    rows["teams"] = templates.get_template("_team_rows.html").render(rows=report["by_team"])
+    figure_rows = templates.get_template("_figure_rows.html")
+    rows["teams"] = figure_rows.render(rows=report["by_team"], key="team")
+    rows["areas"] = figure_rows.render(rows=report["by_jurisdiction"], key="jurisdiction")
     return JSONResponse(
         jsonable_encoder(
             {

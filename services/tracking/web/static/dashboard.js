@@ -45,7 +45,7 @@
     chart.data.datasets[2].data = live.chart.backlog_at_risk;
     chart.data.datasets[3].data = live.chart.on_time_rate;
     chart.update();
-    ["at_risk", "overdue", "teams"].forEach(function (key) {
+    ["at_risk", "overdue", "teams", "areas"].forEach(function (key) {
       var body = document.getElementById("rows-" + key);
       if (body && live.rows[key] !== undefined) { body.innerHTML = live.rows[key]; }
       var count = document.getElementById("count-" + key);
