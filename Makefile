@@ -15,7 +15,7 @@ DEMO := var/demo
 # apt-get as root on Debian; `sudo` otherwise, when there is one.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help venv install postgres-install java-tools kafka-jars lint test-unit \
+.PHONY: help venv install postgres-install java-tools kafka-jars browser lint test-unit \
 	test-integration test kafka postgres bench run
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test-unit         fast tests only (no broker, no database)"
 	@echo "make test-integration  tests against a real Kafka broker and PostgreSQL"
 	@echo "make lint              ruff check, ruff format --check, mypy"
+	@echo "make browser           Debian's Chromium and a CJK font, for the browser tests"
 	@echo "make kafka | postgres  run one service in the foreground; export what it prints"
 	@echo "make run               simulate a city, match it, write screening tasks"
 	@echo "make bench             benchmarks (python -m bench)"
@@ -49,6 +50,12 @@ java-tools:
 kafka-jars: $(INSTALLED) java-tools
 	$(BIN)/python -m infra kafka-jars
 
+# The browser tests drive Debian's Chromium with Playwright (no browser download); a CJK font
+# so that screenshots of the pages show the Chinese names.
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . || { \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium fonts-wqy-zenhei; }
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,12 +64,12 @@ lint: $(INSTALLED)
 test-unit: $(INSTALLED)
 	$(BIN)/pytest -m "not integration and not e2e"
 
-test-integration: $(INSTALLED) postgres-install kafka-jars
+test-integration: $(INSTALLED) postgres-install kafka-jars browser
 	$(BIN)/pytest -m integration
 
 # Lint first: a failing lint stops the run before the slower suite. pytest's summary is the last
 # thing printed.
-test: $(INSTALLED) postgres-install kafka-jars lint
+test: $(INSTALLED) postgres-install kafka-jars browser lint
 	$(BIN)/pytest
 
 kafka: kafka-jars

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     neighbour_rings: Annotated[int, Field(ge=0, le=3)] = 0
     min_cumulative_dwell_hours: Positive | None = None
 
+    # The tracking service's deadline watch (services.tracking.watch).
+    watch_interval_seconds: Positive = Field(
+        default=30, description="how often the deadline watch sweeps for at-risk and overdue tasks"
+    )
+    at_risk_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.75, description="share of a task's time after which it is at risk"
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:

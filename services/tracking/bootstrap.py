@@ -13,13 +13,18 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from paicha.settings import Settings
 from services.tracking.api.app import create_app
 from services.tracking.api.service import TrackingService
 from services.tracking.db.migrate import upgrade
 from services.tracking.db.session import Database
+from services.tracking.deadlines import DEFAULT_AT_RISK_FRACTION
 from services.tracking.outbox import KafkaPublisher, Publisher, relay
+
+if TYPE_CHECKING:
+    from services.tracking.ingest import TrackingConsumer
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +47,25 @@ def build_service(
     lease: timedelta = DEFAULT_LEASE,
     publisher: Publisher | None = None,
     clock: Callable[[], datetime] = utc_now,
+    at_risk_fraction: float = DEFAULT_AT_RISK_FRACTION,
+    ingestion_lag: Callable[[], dict[tuple[str, int], int]] | None = None,
 ) -> TrackingService:
     """The service the API runs on; without a publisher the outbox waits for one."""
     flush = None if publisher is None else lambda: relay(database, publisher, clock=clock)
-    return TrackingService(database=database, clock=clock, lease=lease, relay=flush)
+    return TrackingService(
+        database=database,
+        clock=clock,
+        lease=lease,
+        relay=flush,
+        at_risk_fraction=at_risk_fraction,
+        ingestion_lag=ingestion_lag,
+    )
 
 
 @contextmanager
-def background(settings: Settings, database: Database, publisher: Publisher) -> Iterator[None]:
+def background(
+    settings: Settings, database: Database, publisher: Publisher
+) -> Iterator[TrackingConsumer]:
     """The ingestion consumer and a periodic outbox relay, stopped when the block ends."""
     from services.tracking.ingest import TrackingConsumer
 
@@ -72,12 +88,56 @@ def background(settings: Settings, database: Database, publisher: Publisher) -> 
     for thread in threads:
         thread.start()
     try:
-        yield
+        yield consumer
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
         consumer.close()
+
+
+@contextmanager
+def watching(
+    database: Database,
+    *,
+    interval_s: float,
+    at_risk_fraction: float,
+    after_sweep: Callable[[], object] | None = None,
+    on_marked: Callable[[list[str]], object] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Iterator[threading.Thread]:
+    """The deadline watch, sweeping every ``interval_s`` until the block ends.
+
+    Every instance of the service runs one: the sweep's conditional marks make that safe, and a
+    second instance is the watch's failover. ``after_sweep`` (the outbox relay) publishes the
+    escalations a sweep wrote.
+    """
+    from services.tracking import watch
+
+    stop = threading.Event()
+
+    def sweep_forever() -> None:
+        while True:
+            try:
+                marked = watch.watch_once(database, clock(), at_risk_fraction=at_risk_fraction)
+                if marked:
+                    log.info("deadline watch: %d new escalation(s)", len(marked))
+                    if on_marked is not None:
+                        on_marked([mark.level for mark in marked])
+                    if after_sweep is not None:
+                        after_sweep()
+            except Exception:
+                log.exception("deadline watch sweep failed; retrying")
+            if stop.wait(interval_s):
+                return
+
+    thread = threading.Thread(target=sweep_forever, name="tracking-watch", daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAULT_LEASE) -> None:
@@ -91,13 +151,30 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
         publisher = KafkaPublisher(bootstrap_servers=settings.kafka_bootstrap_servers)
     else:
         log.warning("KAFKA_BOOTSTRAP_SERVERS is not set: no ingestion, outbox records wait")
-    app = create_app(build_service(database=database, lease=lease, publisher=publisher))
+    consumers: list[TrackingConsumer] = []  # filled once the consumer runs (metrics read it)
+    service = build_service(
+        database=database,
+        lease=lease,
+        publisher=publisher,
+        at_risk_fraction=settings.at_risk_fraction,
+        ingestion_lag=lambda: consumers[0].lag if consumers else {},
+    )
+    app = create_app(service)
+    watch = watching(
+        database,
+        interval_s=settings.watch_interval_seconds,
+        at_risk_fraction=settings.at_risk_fraction,
+        after_sweep=service.relay,
+        on_marked=service.metrics.count_escalations,
+    )
     try:
-        if publisher is None:
-            uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
-        else:
-            with background(settings, database, publisher):
+        with watch:
+            if publisher is None:
                 uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+            else:
+                with background(settings, database, publisher) as consumer:
+                    consumers.append(consumer)
+                    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
     finally:
         if publisher is not None:
             publisher.close()

@@ -174,12 +174,16 @@ class TrackingConsumer:
             auto_offset_reset="earliest",
         )
         self.totals: Counter[str] = Counter()
+        # Records behind the end of each assigned partition, as of the last poll (metrics read
+        # it from another thread; the consumer itself is not thread-safe, a dict swap is).
+        self.lag: dict[tuple[str, int], int] = {}
 
     def poll_once(self, timeout_ms: int = 1000) -> Counter[str]:
         """Poll, apply, commit the database, then commit the offsets. Raises on failure,
         after rewinding, so the same records come again."""
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self._max_records)
         messages = [message for batch in polled.values() for message in batch]
+        self.lag = self._lag()
         if not messages:
             return Counter()
         try:
@@ -195,6 +199,16 @@ class TrackingConsumer:
         if self._after_commit is not None:
             self._after_commit()
         return counts
+
+    def _lag(self) -> dict[tuple[str, int], int]:
+        """End offset minus position, for the partitions whose end the consumer has seen."""
+        lag = {}
+        for partition in self._consumer.assignment():
+            end = self._consumer.highwater(partition)
+            if end is not None:
+                position = self._consumer.position(partition)
+                lag[(partition.topic, partition.partition)] = max(0, end - position)
+        return lag
 
     def run(self, stop: threading.Event, *, retry_s: float = 2.0) -> None:
         """Consume until ``stop`` is set; a failed batch is retried after ``retry_s``."""

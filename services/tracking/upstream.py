@@ -116,6 +116,7 @@ def apply_task(
         task.status, task.round, task.close_reason = "open", task.round + 1, None
         task.claimed_by = task.claimed_at = task.lease_expires_at = task.completed_at = None
         task.outcome = None
+        task.at_risk_at = task.overdue_at = None  # a new round gets its own deadline watch
         _set_upstream_fields(task, record, evidence)
         _set_route(task, _route_for(session, task, record.jurisdiction, coverage))
         _history(session, task, now, "reopened", {**origin, **previous})

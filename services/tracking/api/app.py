@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.tracking.api import docs, errors, routes_admin, routes_tasks
+from services.tracking.api import (
+    docs,
+    errors,
+    routes_admin,
+    routes_ops,
+    routes_supervision,
+    routes_tasks,
+)
 from services.tracking.api.service import TrackingService
+from services.tracking.web import pages as web
 
 DESCRIPTION = """Screening tasks (排查任务) for tracing teams: the queue, claims with leases,
 evidence, notes and outcomes. Every request needs `Authorization: Bearer <token>`; everything is
@@ -29,4 +37,7 @@ def create_app(service: TrackingService) -> FastAPI:
     docs.install(app)
     app.include_router(routes_tasks.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_supervision.router)
+    app.include_router(routes_ops.router)
+    web.install(app)
     return app

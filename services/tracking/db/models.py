@@ -44,6 +44,8 @@ __all__ = [
 # and the live claims by lease expiry, where an expired one is found without scanning the rest.
 OPEN = "status = 'open'"
 CLAIMED = "status = 'claimed'"
+# What the deadline watch looks at: tasks still being worked and not yet marked overdue.
+WATCHED = "status IN ('open', 'claimed') AND overdue_at IS NULL"
 
 
 class ScreeningTask(Base):
@@ -83,6 +85,9 @@ class ScreeningTask(Base):
     round: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadline watch's marks (``watch``): set once per round, cleared when a task re-opens.
+    at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index(None, "jurisdiction", "status", "due_at"),
@@ -100,6 +105,12 @@ class ScreeningTask(Base):
             "lease_expires_at",
             postgresql_where=text(CLAIMED),
             sqlite_where=text(CLAIMED),
+        ),
+        Index(
+            "ix_screening_tasks_watched",
+            "due_at",
+            postgresql_where=text(WATCHED),
+            sqlite_where=text(WATCHED),
         ),
     )
 
