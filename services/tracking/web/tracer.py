@@ -56,8 +56,9 @@ def claim_next(
     caller = _tracer(request, tracking)
     try:
         check_csrf(request, csrf_token)
-        with tracking.database.transaction() as session:
-            task = work.claim_next(session, caller, now=tracking.clock(), lease=tracking.lease)
+        task = work.claim_next(
+            tracking.database, caller, now=tracking.clock(), lease=tracking.lease
+        )
     except (TrackingError, InvalidInput) as error:
         return error_page(request, caller, error)
     if task is None:
