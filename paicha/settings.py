@@ -78,6 +78,41 @@ class Settings(BaseSettings):
         default=0, description="faust worker's web port (0: web server off)"
     )
 
+    http_host: str = Field(
+        default="127.0.0.1", description="address the HTTP API listens on (paicha run, serve)"
+    )
+    http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8000, description="port the HTTP API listens on (paicha run, serve)"
+    )
+    ingest_max_body_bytes: Annotated[int, Field(ge=1)] = Field(
+        default=16 * 1024 * 1024,
+        description="largest body POST /ingest/{topic} takes; a larger one is a 413",
+    )
+    ingest_max_records: Annotated[int, Field(ge=1)] = Field(
+        default=10_000,
+        description="most records one POST /ingest/{topic} takes; more is a 413",
+    )
+    embedded_dir: Path = Field(
+        default=Path("var/embedded"),
+        description="paicha run: the stream processors' state (streams.sqlite3), dead letters "
+        "and the demo users' tokens",
+    )
+    demo_dir: Path = Field(
+        default=Path("var/demo"),
+        description="paicha run: the generated city's feed files (made when missing, else reused)",
+    )
+    demo_persons: Annotated[int, Field(ge=1)] = Field(
+        default=2000, description="paicha run: people in the generated city"
+    )
+    demo_days: Annotated[int, Field(ge=1)] = Field(
+        default=2, description="paicha run: days of movement generated"
+    )
+    demo_seed: int = Field(default=7, description="paicha run: the generated city's seed")
+    feed_rate: NonNegative = Field(
+        default=50_000,
+        description="paicha run: records per second fed from the city's files (0: no limit)",
+    )
+
     # The matching rules (CONTRACTS.md, "Matching, exactly"), in the units people think in.
     h3_resolution: Annotated[int, Field(ge=0, le=15)] = 8
     max_gap_minutes: NonNegative = 30

@@ -19,6 +19,7 @@ from services.tracking.api.app import create_app
 from services.tracking.api.service import TrackingService
 from services.tracking.db.migrate import upgrade
 from services.tracking.db.session import Database
+from services.tracking.intake import FeedIntake, KafkaFeedSink, Limits
 from services.tracking.outbox import KafkaPublisher, Publisher, relay
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,18 @@ def build_service(
     lease: timedelta = DEFAULT_LEASE,
     publisher: Publisher | None = None,
     clock: Callable[[], datetime] = utc_now,
+    intake: FeedIntake | None = None,
 ) -> TrackingService:
-    """The service the API runs on; without a publisher the outbox waits for one."""
+    """The service the API runs on; without a publisher the outbox waits for one, without an
+    intake HTTP ingestion answers 503."""
     flush = None if publisher is None else lambda: relay(database, publisher, clock=clock)
-    return TrackingService(database=database, clock=clock, lease=lease, relay=flush)
+    return TrackingService(database=database, clock=clock, lease=lease, relay=flush, intake=intake)
+
+
+def ingest_limits(settings: Settings) -> Limits:
+    return Limits(
+        max_body_bytes=settings.ingest_max_body_bytes, max_records=settings.ingest_max_records
+    )
 
 
 @contextmanager
@@ -87,11 +96,19 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
     upgrade(settings.database_url)
     database = Database(url=settings.database_url)
     publisher: KafkaPublisher | None = None
+    sink: KafkaFeedSink | None = None
     if kafka_configured(settings):
         publisher = KafkaPublisher(bootstrap_servers=settings.kafka_bootstrap_servers)
+        sink = KafkaFeedSink(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.topic_prefix,
+        )
     else:
         log.warning("KAFKA_BOOTSTRAP_SERVERS is not set: no ingestion, outbox records wait")
-    app = create_app(build_service(database=database, lease=lease, publisher=publisher))
+    intake = None if sink is None else FeedIntake(sink=sink, limits=ingest_limits(settings))
+    app = create_app(
+        build_service(database=database, lease=lease, publisher=publisher, intake=intake)
+    )
     try:
         if publisher is None:
             uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
@@ -101,4 +118,6 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
     finally:
         if publisher is not None:
             publisher.close()
+        if sink is not None:
+            sink.close()
         database.dispose()

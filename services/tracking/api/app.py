@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.tracking.api import docs, errors, routes_admin, routes_tasks
+from services.tracking.api import docs, errors, routes_admin, routes_ingest, routes_tasks
 from services.tracking.api.service import TrackingService
 
 DESCRIPTION = """Screening tasks (排查任务) for tracing teams: the queue, claims with leases,
@@ -29,4 +29,5 @@ def create_app(service: TrackingService) -> FastAPI:
     docs.install(app)
     app.include_router(routes_tasks.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_ingest.router)
     return app

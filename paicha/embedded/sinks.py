@@ -1,0 +1,81 @@
+"""Where records leave the bus, and the publishers that put records on it.
+
+Leaving: ``screening-tasks`` and ``persons`` go to the tracking database through the same
+handler the Kafka consumer calls (``services.tracking.ingest.apply_batch``: one transaction,
+consumed-records key, dead letters through the outbox); ``dead-letters`` go to a JSON Lines file.
+Arriving: the outbox relay (a ``tested_positive`` outcome's ``cases`` record) and HTTP ingestion
+publish through the runtime and wait for its checkpoint, as a Kafka producer waits for acks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from paicha.embedded.runtime import Runtime
+from paicha.ingest import KEY_FIELD
+from services.tracking.db.session import Database
+from services.tracking.ingest import Message, apply_batch
+from streams.processors import Record
+
+PUBLISH_TIMEOUT_S = 120.0
+
+
+class TrackingSink:
+    """``screening-tasks`` and ``persons`` into the tracking database."""
+
+    def __init__(
+        self, *, database: Database, clock: Callable[[], datetime], tasks_topic: str
+    ) -> None:
+        self.database, self.clock, self.tasks_topic = database, clock, tasks_topic
+
+    def __call__(self, records: list[Record]) -> Counter[str]:
+        # A bus record has every field a Kafka record has; frozen, hence the cast.
+        messages = cast("list[Message]", records)
+        return apply_batch(self.database, messages, now=self.clock(), tasks_topic=self.tasks_topic)
+
+
+class DeadLetterFile:
+    """Dead letters appended to a JSON Lines file, one per line, as the topic would hold them."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+
+    def __call__(self, records: list[Record]) -> Counter[str]:
+        with self.path.open("ab") as out:
+            for record in records:
+                out.write(record.value.rstrip(b"\n") + b"\n")
+        return Counter(written=len(records))
+
+
+class BusPublisher:
+    """The outbox's publisher under ``paicha run``: a record is published once checkpointed."""
+
+    def __init__(self, runtime: Runtime, *, prefix: str = "") -> None:
+        self._runtime = runtime
+        self._prefix = prefix
+
+    def publish(self, topic: str, key: str | None, value: dict[str, Any]) -> None:
+        body = json.dumps(value, ensure_ascii=False).encode()
+        record = (self._prefix + topic, (key or "").encode(), body)
+        self._runtime.submit([record], durable=True).result(timeout=PUBLISH_TIMEOUT_S)
+
+
+class BusFeedSink:
+    """HTTP ingestion's sink under ``paicha run``: returns once the records are checkpointed."""
+
+    def __init__(self, runtime: Runtime, *, prefix: str = "") -> None:
+        self._runtime = runtime
+        self._prefix = prefix
+
+    def publish(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+        if topic not in KEY_FIELD:
+            raise ValueError(f"not a feed topic: {topic}")
+        name = self._prefix + topic
+        chunk = [(name, key, value) for key, value in records]
+        self._runtime.submit(chunk, durable=True).result(timeout=PUBLISH_TIMEOUT_S)
