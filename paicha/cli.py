@@ -10,6 +10,7 @@ import typer
 
 from paicha.commands.ingest import ingest
 from paicha.commands.match import match
+from paicha.commands.replay import replay
 from paicha.commands.run import run
 from paicha.commands.schemas import app as schemas_app
 from paicha.commands.serve import serve
@@ -32,6 +33,7 @@ app.command("serve")(serve)
 app.add_typer(users_app, name="users")
 app.command("worker")(worker)
 app.command("ingest")(ingest)
+app.command("replay")(replay)
 
 
 def main() -> None:

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     )
     demo_seed: int = Field(default=7, description="paicha run: the generated city's seed")
     feed_rate: NonNegative = Field(
-        default=50_000,
+        default=20_000,
         description="paicha run: records per second fed from the city's files (0: no limit)",
     )
 

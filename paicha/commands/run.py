@@ -21,9 +21,10 @@ def run(
         bool, typer.Option("--serve-only", help="Feed nothing; serve what is there.")
     ] = False,
 ) -> None:
-    """Run everything in one process: stream processors on an in-process bus, the tracking
-    service on SQLite, a generated city fed in, API and dashboard on localhost. Ctrl-C stops.
+    """The whole system in one process, no broker or database server (what make run starts).
 
+    The stream processors run on an in-process bus, the tracking service on SQLite; a
+    generated city is fed in with a progress bar; API and dashboard on localhost. Ctrl-C stops.
     No broker and no database server: state lives in PAICHA_DATABASE_URL (default
     var/paicha.sqlite3) and PAICHA_EMBEDDED_DIR (var/embedded), so the next run goes on from
     there. The city comes from PAICHA_DEMO_DIR (generated when missing: PAICHA_DEMO_PERSONS,
