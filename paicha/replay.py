@@ -54,7 +54,10 @@ def replay(
     if since.tzinfo is None:
         raise ReplayError("the start time needs a UTC offset, e.g. 2021-12-03T08:00:00+08:00")
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        allow_auto_create_topics=False,  # a mistyped topic is an error, not a new topic
     )
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=20)
     report = ReplayReport()
