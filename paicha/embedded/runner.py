@@ -16,29 +16,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
 
 from paicha.embedded.bus import Bus
 from paicha.embedded.demo import DemoUser, ensure_demo_users
 from paicha.embedded.feeder import FeedReport, fed_completely, feed_city, total_bytes
-from paicha.embedded.runtime import Runtime
-from paicha.embedded.sinks import BusFeedSink, BusPublisher, DeadLetterFile, TrackingSink
-from paicha.embedded.store import StateStore
-from paicha.embedded.topology import build_bus
+from paicha.embedded.runtime import RuntimeStopped
+from paicha.embedded.system import System, build_system, utc_now
 from paicha.settings import Settings
 from paicha.simulate import SimulationConfig, simulate_city
-from services.tracking.bootstrap import build_service, ingest_limits
-from services.tracking.db.migrate import upgrade
 from services.tracking.db.models import ScreeningTask
 from services.tracking.db.session import Database
-from services.tracking.intake import FeedIntake
-from services.tracking.outbox import relay
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -57,65 +50,35 @@ class Options:
     feed: bool = True  # False: serve only
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def run(settings: Settings, console: Console, options: Options = Options()) -> None:
-    """Run until interrupted; raises ``RunError`` when it cannot start."""
+    """Run until interrupted; raises ``RunError`` when it cannot start or the bus fails."""
     city = ensure_city(settings, console)
-    _make_sqlite_folder(settings.database_url)
-    upgrade(settings.database_url)
-    database = Database(url=settings.database_url)
-    names = TopicNames(settings.topic_prefix)
-    store = StateStore(settings.embedded_dir / "streams.sqlite3")
-    tracking = TrackingSink(database=database, clock=utc_now, tasks_topic=names.screening_tasks)
-    bus = build_bus(
-        names=names,
-        params=settings.match_params(),
-        partitions=settings.partitions,
-        store=store,
-        sinks={
-            names.persons: tracking,
-            names.screening_tasks: tracking,
-            names.dead_letters: DeadLetterFile(settings.embedded_dir / "dead-letters.jsonl"),
-        },
-    )
-    runtime = Runtime(bus=bus, store=store)
-    runtime.start()
+    system = build_system(settings)
+    system.start()
     stop = threading.Event()
     try:
-        publisher = BusPublisher(runtime, prefix=settings.topic_prefix)
-        demo = ensure_demo_users(database, settings.embedded_dir, city, now=utc_now())
-        service = build_service(
-            database=database,
-            publisher=publisher,
-            intake=FeedIntake(
-                sink=BusFeedSink(runtime, prefix=settings.topic_prefix),
-                limits=ingest_limits(settings),
-            ),
-        )
-        with _serving(settings, service, stop), _relaying(database, publisher, stop):
+        demo = ensure_demo_users(system.database, settings.embedded_dir, city, now=utc_now())
+        with _serving(settings, system, stop), _relaying(system, stop):
             url = f"http://{settings.http_host}:{settings.http_port}"
             _banner(console, url, demo, settings)
             with _interruptible():
                 if options.feed:
-                    _feed(console, runtime, city, names, settings, options)
-                _summary(console, database, bus, settings)
+                    _feed(console, system, city, settings, options)
+                _summary(console, system.database, settings)
                 console.print(f"[bold green]Serving {url}[/] — Ctrl-C stops (state is kept).")
                 while not stop.wait(0.5):
-                    if runtime.failure is not None:
-                        raise RunError(f"the bus stopped: {runtime.failure!r}")
+                    if system.runtime.failure is not None:
+                        raise RunError(f"the bus stopped: {system.runtime.failure!r}")
     except KeyboardInterrupt:
         console.print("\nStopping…")
+    except RuntimeStopped as error:
+        raise RunError(str(error)) from None
     finally:
         stop.set()
-        runtime.stop()
-        store.close()
-        database.dispose()
+        system.stop()
     console.print(
         f"Stopped. Tasks and users: {settings.database_url}; stream state: "
-        f"{store.path}. `paicha run` again goes on from here."
+        f"{system.store.path}. `paicha run` again goes on from here."
     )
 
 
@@ -141,20 +104,14 @@ def ensure_city(settings: Settings, console: Console) -> Path:
     return folder
 
 
-def _make_sqlite_folder(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-
-
 @contextmanager
-def _serving(settings: Settings, service: object, stop: threading.Event) -> Iterator[None]:
+def _serving(settings: Settings, system: System, stop: threading.Event) -> Iterator[None]:
     """uvicorn in a thread (it installs no signal handlers there: the main thread keeps them)."""
     import uvicorn
 
     from services.tracking.api.app import create_app
 
-    app = create_app(service)  # type: ignore[arg-type]
+    app = create_app(system.service)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     )
@@ -175,13 +132,13 @@ def _serving(settings: Settings, service: object, stop: threading.Event) -> Iter
 
 
 @contextmanager
-def _relaying(database: Database, publisher: BusPublisher, stop: threading.Event) -> Iterator[None]:
+def _relaying(system: System, stop: threading.Event) -> Iterator[None]:
     """The outbox relay's safety net (each request also relays right after its commit)."""
 
     def loop() -> None:
         while not stop.wait(RELAY_INTERVAL_S):
             try:
-                relay(database, publisher, clock=utc_now)
+                system.relay()
             except Exception:
                 log.exception("outbox relay failed; retrying")
 
@@ -229,13 +186,9 @@ def _banner(
 
 
 def _feed(
-    console: Console,
-    runtime: Runtime,
-    city: Path,
-    names: TopicNames,
-    settings: Settings,
-    options: Options,
+    console: Console, system: System, city: Path, settings: Settings, options: Options
 ) -> None:
+    runtime, names = system.runtime, system.names
     if not options.replay and fed_completely(runtime, city):
         console.print(f"Feeds: {city}/ was fed completely by an earlier run; nothing to feed.")
         return
@@ -273,7 +226,7 @@ def _report_rejects(console: Console, report: FeedReport) -> None:
     console.print(f"Fed {sent or 'nothing new'}; {len(report.rejected)} lines rejected.")
 
 
-def _summary(console: Console, database: Database, bus: Bus, settings: Settings) -> None:
+def _summary(console: Console, database: Database, settings: Settings) -> None:
     with database.transaction() as session:
         rows = session.execute(
             select(ScreeningTask.kind, ScreeningTask.status, func.count()).group_by(

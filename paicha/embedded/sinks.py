@@ -10,14 +10,18 @@ publish through the runtime and wait for its checkpoint, as a Kafka producer wai
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from sqlalchemy import select
+
 from paicha.embedded.runtime import Runtime
 from paicha.ingest import KEY_FIELD
+from services.tracking.db.models import OutboxRecord
 from services.tracking.db.session import Database
 from services.tracking.ingest import Message, apply_batch
 from streams.processors import Record
@@ -79,3 +83,49 @@ class BusFeedSink:
         name = self._prefix + topic
         chunk = [(name, key, value) for key, value in records]
         self._runtime.submit(chunk, durable=True).result(timeout=PUBLISH_TIMEOUT_S)
+
+
+class OutboxRelay:
+    """The outbox relay under ``paicha run``: rows read in one transaction, each published with
+    no transaction open, then stamped in another.
+
+    Why not ``services.tracking.outbox.relay``: it publishes inside its transaction, which on
+    SQLite holds the one write lock; the bus, processing the published record (a new case closes
+    the person's open task), must write to the same database, and would wait on the relay while
+    the relay waits on the bus. A crash between publishing and stamping publishes a row again,
+    which its event_id makes harmless; the lock keeps this process's relays from doing so
+    routinely (the background loop and each request's after-commit relay).
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        publisher: BusPublisher,
+        clock: Callable[[], datetime],
+        batch: int = 100,
+    ) -> None:
+        self.database, self.publisher, self.clock, self.batch = database, publisher, clock, batch
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        sent = 0
+        with self._lock:
+            while True:
+                with self.database.transaction() as session:
+                    rows = [
+                        (row.id, row.topic, row.key, row.payload)
+                        for row in session.scalars(
+                            select(OutboxRecord)
+                            .where(OutboxRecord.published_at.is_(None))
+                            .order_by(OutboxRecord.id)
+                            .limit(self.batch)
+                        )
+                    ]
+                for row_id, topic, key, payload in rows:
+                    self.publisher.publish(topic, key, payload)
+                    with self.database.transaction() as session:
+                        session.get_one(OutboxRecord, row_id).published_at = self.clock()
+                    sent += 1
+                if len(rows) < self.batch:
+                    return sent
