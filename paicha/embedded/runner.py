@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from paicha.embedded.runtime import RuntimeStopped
 from paicha.embedded.system import System, build_system, utc_now
 from paicha.settings import Settings
 from paicha.simulate import SimulationConfig, simulate_city
+from services.tracking.api.app import create_app
 from services.tracking.db.models import ScreeningTask
 from services.tracking.db.session import Database
 from streams.topics import TopicNames
@@ -58,9 +60,11 @@ def run(settings: Settings, console: Console, options: Options = Options()) -> N
     stop = threading.Event()
     try:
         demo = ensure_demo_users(system.database, settings.embedded_dir, city, now=utc_now())
-        with _serving(settings, system, stop), _relaying(system, stop):
+        app = create_app(system.service)
+        pages = {getattr(route, "path", "") for route in app.routes}
+        with _serving(settings, app), _relaying(system, stop):
             url = f"http://{settings.http_host}:{settings.http_port}"
-            _banner(console, url, demo, settings)
+            _banner(console, url, demo, settings, pages)
             with _interruptible():
                 if options.feed:
                     _feed(console, system, city, settings, options)
@@ -105,13 +109,10 @@ def ensure_city(settings: Settings, console: Console) -> Path:
 
 
 @contextmanager
-def _serving(settings: Settings, system: System, stop: threading.Event) -> Iterator[None]:
+def _serving(settings: Settings, app: FastAPI) -> Iterator[None]:
     """uvicorn in a thread (it installs no signal handlers there: the main thread keeps them)."""
     import uvicorn
 
-    from services.tracking.api.app import create_app
-
-    app = create_app(system.service)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     )
@@ -166,12 +167,18 @@ def _interruptible() -> Iterator[None]:
 
 
 def _banner(
-    console: Console, url: str, demo: dict[str, tuple[DemoUser, str]], settings: Settings
+    console: Console,
+    url: str,
+    demo: dict[str, tuple[DemoUser, str]],
+    settings: Settings,
+    pages: set[str],
 ) -> None:
     console.print()
     console.print(f"[bold]paicha[/] is up: [link={url}/docs]{url}[/link]")
     console.print(f"  API docs     {url}/docs")
-    console.print(f"  dashboard    {url}/dashboard")
+    for page in ("/dashboard", "/tracer"):
+        if page in pages:
+            console.print(f"  page         {url}{page}")
     for role in ("tracer", "supervisor", "feed"):
         user, token = demo[role]
         where = user.team_id or user.jurisdiction
