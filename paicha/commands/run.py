@@ -25,7 +25,8 @@ def run(
 
     The stream processors run on an in-process bus, the tracking service on SQLite; a
     generated city is fed in with a progress bar; API and dashboard on localhost. Ctrl-C stops.
-    No broker and no database server: state lives in PAICHA_DATABASE_URL (default
+
+    State lives in PAICHA_DATABASE_URL (default
     var/paicha.sqlite3) and PAICHA_EMBEDDED_DIR (var/embedded), so the next run goes on from
     there. The city comes from PAICHA_DEMO_DIR (generated when missing: PAICHA_DEMO_PERSONS,
     PAICHA_DEMO_DAYS, PAICHA_DEMO_SEED), fed at PAICHA_FEED_RATE records a second.
