@@ -5,12 +5,17 @@
 Three ways to claim the same screening tasks, one after the other in the same run, on the same
 server and table, each with ``--tracers`` concurrent claimers holding their own connection:
 
-- paicha: ``repository.claim_next``, the statement the API runs (claim, lease, history and audit
-  in one statement, one transaction per claim, through SQLAlchemy);
+- paicha: ``repository.claim_next``, the claim the API runs (claim, lease, history and audit in
+  one statement, in autocommit on a pooled psycopg2 connection of SQLAlchemy's engine);
 - raw: the bare ``UPDATE ... WHERE task_id = (SELECT ... FOR UPDATE SKIP LOCKED)`` in autocommit
   with psycopg2: the least work a claim can be, so the ceiling;
 - procrastinate (PyPI): the same number of jobs deferred, then its worker (``concurrency`` =
   tracers) fetching them, a peer queue doing the same claims.
+
+Then paicha and the raw loop again, paced: the tracers together offered half the rate the raw
+loop reached, latency counted from each claim's scheduled start. At saturation a latency is
+mostly the wait for a core (Little's law: tracers / rate, 20-30 ms for the raw loop here), so
+the p99 target is judged under that load, and the saturated p99s are printed beside it.
 
 Targets (issue 5): p99 under 50 ms; at least 0.8x the raw loop; at least 5x procrastinate.
 Not a test: it prints a table and writes nothing but its own throwaway database.
@@ -125,8 +130,15 @@ def refill(url: str, count: int) -> None:
     engine.dispose()
 
 
-def run_claimers(name: str, tracers: int, claim: Callable[[int], bool]) -> Result:
-    """``tracers`` threads calling ``claim(i)`` until it returns False; latencies of the hits."""
+def run_claimers(
+    name: str, tracers: int, claim: Callable[[int], bool], interval: float | None = None
+) -> Result:
+    """``tracers`` threads calling ``claim(i)`` until it returns False; latencies of the hits.
+
+    Without ``interval`` each tracer claims again at once (saturation: latency is then mostly
+    waiting for the 2 cores, by Little's law tracers / rate). With it each tracer claims every
+    ``interval`` seconds, phases spread, and a latency counts from the claim's scheduled start,
+    so a stall delays the claims behind it in the figure too (no coordinated omission)."""
     latencies: list[list[float]] = [[] for _ in range(tracers)]
     barrier = threading.Barrier(tracers + 1)
     errors: list[BaseException] = []
@@ -134,11 +146,15 @@ def run_claimers(name: str, tracers: int, claim: Callable[[int], bool]) -> Resul
     def loop(index: int) -> None:
         try:
             barrier.wait()
+            scheduled = time.perf_counter() + (interval or 0.0) * index / tracers
             while True:
-                began = time.perf_counter()
+                if interval is not None:
+                    time.sleep(max(0.0, scheduled - time.perf_counter()))
+                began = scheduled if interval is not None else time.perf_counter()
                 if not claim(index):
                     return
                 latencies[index].append((time.perf_counter() - began) * 1000)
+                scheduled += interval or 0.0
         except BaseException as error:
             errors.append(error)
 
@@ -156,25 +172,26 @@ def run_claimers(name: str, tracers: int, claim: Callable[[int], bool]) -> Resul
     return Result(name, len(flat), elapsed, flat)
 
 
-def bench_paicha(url: str, tracers: int) -> Result:
+def bench_paicha(url: str, tracers: int, interval: float | None = None) -> Result:
     database = Database(url=url, pool_size=tracers, max_overflow=0)
     callers = [Caller(f"tracer-{i}", "tracer", "140105", TEAM) for i in range(tracers)]
 
     def claim(index: int) -> bool:
         now = datetime.now(UTC)
-        with database.transaction() as session:
-            until = now + timedelta(minutes=30)
-            return repository.claim_next(session, callers[index], now=now, until=until) is not None
+        until = now + timedelta(minutes=30)
+        return repository.claim_next(database, callers[index], now=now, until=until) is not None
 
-    with database.engine.connect():  # warm the pool's first connection and the statement cache
-        pass
+    # Open the pool's connections first, as the raw loop opens its own: the claims time claims.
+    warm = [database.engine.raw_connection() for _ in range(tracers)]
+    for connection in warm:
+        connection.close()
     try:
-        return run_claimers("paicha claim-next", tracers, claim)
+        return run_claimers("paicha claim-next", tracers, claim, interval)
     finally:
         database.dispose()
 
 
-def bench_raw(url: str, tracers: int) -> Result:
+def bench_raw(url: str, tracers: int, interval: float | None = None) -> Result:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connections = [psycopg2.connect(dsn) for _ in range(tracers)]
     for connection in connections:
@@ -186,7 +203,7 @@ def bench_raw(url: str, tracers: int) -> Result:
             return cursor.fetchone() is not None
 
     try:
-        return run_claimers("raw SKIP LOCKED loop", tracers, claim)
+        return run_claimers("raw SKIP LOCKED loop", tracers, claim, interval)
     finally:
         for connection in connections:
             connection.close()
@@ -222,10 +239,11 @@ def bench_procrastinate(url: str, jobs: int, concurrency: int) -> Result:
 
 def report(results: dict[str, Result], tracers: int) -> Table:
     ours, raw, peer = results["paicha"], results["raw"], results["procrastinate"]
+    paced = results["paicha paced"]
     table = Table(title=f"claim-next, {tracers} concurrent tracers, same server and run")
     for column in ("way", "claims", "seconds", "claims/s", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "way" else "right")
-    for result in (ours, raw, peer):
+    for result in (ours, raw, peer, paced, results["raw paced"]):
         p50, p99 = result.percentile(50), result.percentile(99)
         table.add_row(
             result.name,
@@ -236,9 +254,9 @@ def report(results: dict[str, Result], tracers: int) -> Table:
             "-" if p99 is None else f"{p99:.1f}",
         )
     table.add_section()
-    p99 = ours.percentile(99) or 0.0
+    p99 = paced.percentile(99) or 0.0
     checks = [
-        ("p99 (target < 50 ms)", f"{p99:.1f} ms", p99 < 50),
+        ("p99 at half the raw loop's rate (target < 50 ms)", f"{p99:.1f} ms", p99 < 50),
         (
             "paicha / raw (target >= 0.8x)",
             f"{ours.rate / raw.rate:.2f}x",
@@ -268,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         for key, run in (("paicha", bench_paicha), ("raw", bench_raw)):
             refill(url, args.tasks)
             results[key] = run(url, args.tracers)
+        # Latency under load rather than at saturation: every tracer claiming on a schedule, all
+        # together at half the rate the raw loop just reached.
+        interval = args.tracers / (0.5 * results["raw"].rate)
+        for key, run in (("paicha", bench_paicha), ("raw", bench_raw)):
+            refill(url, args.tasks)
+            result = run(url, args.tracers, interval)
+            result.name += f" (paced, {args.tracers / interval:,.0f}/s offered)"
+            results[f"{key} paced"] = result
         results["procrastinate"] = bench_procrastinate(url, args.tasks, args.tracers)
     console.print(report(results, args.tracers))
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paicha.errors import FeedError
-from paicha.feeds import decode_ping_row
+from paicha.feeds import decode_ping_row, decode_ping_rows
 from paicha.matching.stays import cell_of
 
 SLICE_BYTES = 24 * 1024 * 1024
@@ -59,6 +59,10 @@ def decode_slice(path: Path, start: int, end: int, resolution: int) -> DecodedSl
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the slice ended with a newline: no line after it
+    rows = decode_ping_rows(data)
+    if rows is not None:  # every line valid: the whole slice in one pass
+        located = [(e, p, t, cell_of(lat, lon, resolution)) for e, p, lat, lon, t in rows]
+        return DecodedSlice(located, [], len(lines), end - start)
     pings: list[LocatedPing] = []
     rejects: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines, start=1):

@@ -19,6 +19,7 @@ from services.tracking.audit import audit, record_history
 from services.tracking.codes import city_of, contains
 from services.tracking.db import repository
 from services.tracking.db.models import ScreeningTask, TaskNote, Team
+from services.tracking.db.session import Database
 from services.tracking.errors import Conflict
 from services.tracking.lookup import find_task, view_of
 from services.tracking.outbox import enqueue
@@ -28,20 +29,22 @@ TaskView = dict[str, Any]
 
 
 def claim_next(
-    session: Session, caller: Caller, *, now: datetime, lease: timedelta
+    database: Database, caller: Caller, *, now: datetime, lease: timedelta
 ) -> TaskView | None:
-    """The team's most urgent claimable task, claimed for the caller (one SQL statement);
-    None when the team's queue holds nothing claimable."""
+    """The team's most urgent claimable task, claimed for the caller; None when the team's queue
+    holds nothing claimable. The one handler that takes the database instead of a session: the
+    claim is its own unit of work (one autocommit statement on PostgreSQL, committed with its
+    history and audit rows), then the claimed task is read for the tracer."""
     require_role(caller, "tracer", action="claiming a task")
     if caller.team_id is None:
         raise Conflict(f"{caller.user_id} belongs to no team, so has no queue to claim from")
-    task_id = repository.claim_next(session, caller, now=now, until=now + lease)
+    task_id = repository.claim_next(database, caller, now=now, until=now + lease)
     if task_id is None:
         return None
-    task = session.get_one(ScreeningTask, task_id)
-    return present.task_detail(
-        task, now=now, person=repository.person(session, task.person_id), show_contact=True
-    )
+    with database.transaction() as session:
+        task = session.get_one(ScreeningTask, task_id)
+        person = repository.person(session, task.person_id)
+        return present.task_detail(task, now=now, person=person, show_contact=True)
 
 
 def claim(

@@ -63,10 +63,9 @@ def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) ->
         try:
             start.wait()
             while True:
-                with database.transaction() as session:
-                    task_id = repository.claim_next(
-                        session, caller, now=T0, until=T0 + timedelta(minutes=30)
-                    )
+                task_id = repository.claim_next(
+                    database, caller, now=T0, until=T0 + timedelta(minutes=30)
+                )
                 if task_id is None:
                     return
                 claimed[index].append(task_id)
@@ -98,9 +97,11 @@ def test_claim_next_takes_the_most_urgent_deadline_first(world: World) -> None:
     fill_queue(world.database, 200)
     caller = Caller(user_id="t", role="tracer", jurisdiction="140105", team_id="T140105001")
     order = []
-    with world.database.transaction() as session:
-        for _ in range(5):
-            task_id = repository.claim_next(session, caller, now=T0, until=T0 + timedelta(hours=1))
+    for _ in range(5):
+        task_id = repository.claim_next(
+            world.database, caller, now=T0, until=T0 + timedelta(hours=1)
+        )
+        with world.database.transaction() as session:
             order.append(session.get_one(ScreeningTask, task_id).due_at)
     assert order == sorted(order) and order[0] == T0
 

@@ -3,6 +3,7 @@ between result sets is reported, and the PostgreSQL load writes the rows matchin
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import h3.api.basic_int as h3int
@@ -99,3 +100,21 @@ def test_copy_rows_carry_person_time_and_cell_with_text_format_escapes(tmp_path:
     cell = h3int.latlng_to_cell(37.87, 112.55, 8)
     assert rows == [f"a\\tb\\\\c\t1638320400000000\t{cell}\n".encode()]
     assert _copy_text("x\ny\r") == "x\\ny\\r"
+
+
+def test_paced_claimers_count_latency_from_the_scheduled_start() -> None:
+    """A stall delays the claims scheduled behind it, and the figure must show that."""
+    from bench.tracking_claims import run_claimers
+
+    left = [4]
+
+    def claim(_index: int) -> bool:
+        left[0] -= 1
+        if left[0] == 2:
+            time.sleep(0.2)  # the second claim stalls past the third's scheduled start
+        return left[0] >= 0
+
+    result = run_claimers("stalling", 1, claim, interval=0.05)
+    assert result.claims == 4
+    # The third claim was due 0.05 s after the second began, and ran only after its 0.2 s stall.
+    assert result.latencies_ms[2] >= 100

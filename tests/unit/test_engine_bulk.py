@@ -131,3 +131,26 @@ def test_feed_files_with_a_byte_order_mark_and_crlf_line_ends_are_read_whole(
     )
     assert rejected == []
     assert set(run.tasks) == {"a"}
+
+
+def test_a_slice_decoded_in_one_pass_equals_its_lines_decoded_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ping = '{{"event_id":"e{i}","person_id":"p{i}","lat":37.87,"lon":112.55,"observed_at":"{t}"}}'
+    lines = [ping.format(i=i, t=f"2021-12-01T08:{i:02d}:00+08:00") for i in range(30)]
+    lines.insert(7, "   ")  # blank lines are skipped by both ways
+    path = tmp_path / "trajectories.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    size = path.stat().st_size
+    one_pass = ping_slices.decode_slice(path, 0, size, 8)
+    monkeypatch.setattr(ping_slices, "decode_ping_rows", lambda _data: None)
+    by_line = ping_slices.decode_slice(path, 0, size, 8)
+    assert one_pass == by_line and len(one_pass.pings) == 30
+    # One refused line sends the slice line by line, which names it; the rest are kept.
+    lines[3] = ping.format(i=3, t="2021-12-01 08:03")
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.undo()
+    assert ping_slices.decode_ping_rows(path.read_bytes()) is None
+    mixed = ping_slices.decode_slice(path, 0, path.stat().st_size, 8)
+    assert mixed.pings == by_line.pings[:3] + by_line.pings[4:]
+    assert [(line, field) for line, field, _ in mixed.rejects] == [(4, "observed_at")]

@@ -72,8 +72,7 @@ def list_tasks(
 )
 def claim_next(caller: CallerDep, tracking: ServiceDep) -> Any:
     """Claim the team's most urgent open task, with a lease; contact details included."""
-    with tracking.database.transaction() as session:
-        task = work.claim_next(session, caller, now=tracking.clock(), lease=tracking.lease)
+    task = work.claim_next(tracking.database, caller, now=tracking.clock(), lease=tracking.lease)
     return Response(status_code=204) if task is None else task
 
 

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from services.tracking.access import Caller
 from services.tracking.db.models import AuditEntry, Person, ScreeningTask, TaskHistory
+from services.tracking.db.session import Database
 
 CLAIMABLE = "status IN ('open', 'claimed') AND (status = 'open' OR lease_expires_at <= :now)"
 
 # One statement: the function (migration 0004) picks the head of the open queue or of the
 # expired claims with SKIP LOCKED, claims it, and appends history and audit, with a cached plan.
-_CLAIM_NEXT_POSTGRES = "SELECT tracking_claim_next_v1(:team, :scope, :user, :now, :until)"
+# Atomic by itself, so it runs in autocommit on a bare DBAPI cursor (psycopg2's paramstyle).
+_CLAIM_NEXT_POSTGRES = "SELECT tracking_claim_next_v1(%s, %s, %s, %s, %s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +102,20 @@ def list_tasks(
     return list(page), total
 
 
-def claim_next(session: Session, caller: Caller, *, now: datetime, until: datetime) -> str | None:
-    """Claim the team's most urgent claimable task for the caller; its id, or None if none."""
-    params: dict[str, Any] = {
-        "team": caller.team_id,
-        "scope": caller.jurisdiction,
-        "user": caller.user_id,
-        "now": now,
-        "until": until,
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(text(_CLAIM_NEXT_POSTGRES), params)
-    return _claim_next_serialised(session, caller, params)
+def claim_next(database: Database, caller: Caller, *, now: datetime, until: datetime) -> str | None:
+    """Claim the team's most urgent claimable task for the caller, committed when this returns;
+    its id, or None if none. Its own unit of work: on PostgreSQL one autocommit statement."""
+    if database.dialect == "postgresql":
+        with database.autocommit_cursor() as cursor:
+            cursor.execute(
+                _CLAIM_NEXT_POSTGRES,
+                (caller.team_id, caller.jurisdiction, caller.user_id, now, until),
+            )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+    params: dict[str, Any] = {"now": now, "until": until}
+    with database.transaction() as session:
+        return _claim_next_serialised(session, caller, params)
 
 
 def _claim_next_serialised(session: Session, caller: Caller, params: dict[str, Any]) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,24 @@ class Database:
         """A session in one transaction: committed on success, rolled back on any exception."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def autocommit_cursor(self) -> Iterator[Any]:
+        """A DBAPI cursor on a pooled connection in autocommit, for one statement that is atomic
+        by itself (claim-next on PostgreSQL). It saves the BEGIN and COMMIT round trips and the
+        ORM's work: the benchmark measured a claim through a session at 0.36x a bare SKIP LOCKED
+        loop. psycopg2 switches autocommit on the client, without a round trip."""
+        connection = self.engine.raw_connection()
+        try:
+            driver = connection.driver_connection
+            driver.autocommit = True  # type: ignore[union-attr]
+            try:
+                with connection.cursor() as cursor:  # type: ignore[attr-defined]
+                    yield cursor
+            finally:
+                driver.autocommit = False  # type: ignore[union-attr]
+        finally:
+            connection.close()  # back to the pool
 
     def dispose(self) -> None:
         self.engine.dispose()
