@@ -51,10 +51,9 @@ def test_concurrent_claimers_on_sqlite_never_share_a_task_and_never_fail(
         try:
             start.wait()
             while True:
-                with database.transaction() as session:
-                    task_id = repository.claim_next(
-                        session, caller, now=T0, until=T0 + timedelta(minutes=30)
-                    )
+                task_id = repository.claim_next(
+                    database, caller, now=T0, until=T0 + timedelta(minutes=30)
+                )
                 if task_id is None:
                     return
                 claimed[index].append(task_id)
