@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     )
     embedded_dir: Path = Field(
         default=Path("var/embedded"),
-        description="paicha run: the stream processors' state (streams.sqlite3), dead letters "
-        "and the demo users' tokens",
+        description="paicha run: the stream processors' state (streams.sqlite3), the demo "
+        "users' tokens, and a topics/<topic>.jsonl for each topic nothing in the process reads "
+        "(dead-letters…)",
     )
     demo_dir: Path = Field(
         default=Path("var/demo"),

@@ -62,9 +62,13 @@ class Bus:
         sinks: dict[str, Sink],
         partitions: int,
         offsets: dict[str, list[int]] | None = None,
+        unread: Callable[[str], Sink] | None = None,
     ) -> None:
         self.nodes = nodes
         self.sinks = sinks
+        self.unread_sink = unread
+        self._consumed = {t for node in nodes for t in node.topics} | set(sinks)
+        self._extra_sinks: dict[str, Sink] = {}
         self.partitions = partitions
         self.offsets: dict[str, list[int]] = offsets or {}
         self.totals: Counter[str] = Counter()
@@ -117,13 +121,25 @@ class Bus:
                 publish(batch.out)
                 if node.state is not None:
                     node.dirty.update(batch.touched)
-            for topic, sink in self.sinks.items():
+            for topic, sink in self._sinks_for(logs):
                 batch_in = unread(f"sink:{topic}", (topic,))
                 if batch_in:
                     busy = True
                     counts.update({f"{topic}:{k}": v for k, v in sink(batch_in).items()})
         self.totals.update(counts)
         return counts
+
+    def _sinks_for(self, logs: dict[str, _Log]) -> list[tuple[str, Sink]]:
+        """The sinks, and for a topic nobody here reads (escalations, say) the ``unread`` sink:
+        published records are never silently discarded."""
+        found = list(self.sinks.items())
+        if self.unread_sink is not None:
+            for topic in logs:
+                if topic not in self._consumed:
+                    if topic not in self._extra_sinks:
+                        self._extra_sinks[topic] = self.unread_sink(topic)
+                    found.append((topic, self._extra_sinks[topic]))
+        return found
 
     def save_state(self) -> int:
         """Write the state of every key touched since the last save to its table (the live

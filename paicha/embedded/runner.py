@@ -28,7 +28,7 @@ from paicha.embedded.bus import Bus
 from paicha.embedded.demo import DemoUser, ensure_demo_users
 from paicha.embedded.feeder import FeedReport, fed_completely, feed_city, total_bytes
 from paicha.embedded.runtime import RuntimeStopped
-from paicha.embedded.system import System, build_system, utc_now
+from paicha.embedded.system import TOPICS_DIR, System, build_system, utc_now
 from paicha.settings import Settings
 from paicha.simulate import SimulationConfig, simulate_city
 from services.tracking.api.app import create_app
@@ -68,7 +68,7 @@ def run(settings: Settings, console: Console, options: Options = Options()) -> N
             with _interruptible():
                 if options.feed:
                     _feed(console, system, city, settings, options)
-                _summary(console, system.database, settings)
+                _summary(console, system.database, system.names, settings)
                 console.print(f"[bold green]Serving {url}[/] — Ctrl-C stops (state is kept).")
                 while not stop.wait(0.5):
                     if system.runtime.failure is not None:
@@ -233,7 +233,7 @@ def _report_rejects(console: Console, report: FeedReport) -> None:
     console.print(f"Fed {sent or 'nothing new'}; {len(report.rejected)} lines rejected.")
 
 
-def _summary(console: Console, database: Database, settings: Settings) -> None:
+def _summary(console: Console, database: Database, names: TopicNames, settings: Settings) -> None:
     with database.transaction() as session:
         rows = session.execute(
             select(ScreeningTask.kind, ScreeningTask.status, func.count()).group_by(
@@ -245,6 +245,7 @@ def _summary(console: Console, database: Database, settings: Settings) -> None:
         return
     by_kind = ", ".join(f"{count:,} {kind} ({status})" for kind, status, count in sorted(rows))
     console.print(f"Tasks in the queue: {by_kind}.")
-    letters = settings.embedded_dir / "dead-letters.jsonl"
+    letters = settings.embedded_dir / TOPICS_DIR / f"{names.dead_letters}.jsonl"
     if letters.is_file() and letters.stat().st_size:
-        console.print(f"Dead letters: {letters}")
+        count = sum(1 for _ in letters.open("rb"))
+        console.print(f"Dead letters: {count:,} in {letters} (each with its reason and bytes)")

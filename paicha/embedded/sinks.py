@@ -2,7 +2,8 @@
 
 Leaving: ``screening-tasks`` and ``persons`` go to the tracking database through the same
 handler the Kafka consumer calls (``services.tracking.ingest.apply_batch``: one transaction,
-consumed-records key, dead letters through the outbox); ``dead-letters`` go to a JSON Lines file.
+consumed-records key, dead letters through the outbox); ``dead-letters`` and any other topic
+nothing in the process reads go to a JSON Lines file each.
 Arriving: the outbox relay (a ``tested_positive`` outcome's ``cases`` record) and HTTP ingestion
 publish through the runtime and wait for its checkpoint, as a Kafka producer waits for acks.
 """
@@ -43,8 +44,10 @@ class TrackingSink:
         return apply_batch(self.database, messages, now=self.clock(), tasks_topic=self.tasks_topic)
 
 
-class DeadLetterFile:
-    """Dead letters appended to a JSON Lines file, one per line, as the topic would hold them."""
+class TopicFile:
+    """A topic that nothing in the process reads (dead letters; escalations, task events for
+    outside consumers), appended to a JSON Lines file, one value per line, as the topic would
+    hold them."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ from paicha.embedded.runtime import Runtime
 from paicha.embedded.sinks import (
     BusFeedSink,
     BusPublisher,
-    DeadLetterFile,
     OutboxRelay,
+    TopicFile,
     TrackingSink,
 )
 from paicha.embedded.store import StateStore
@@ -32,7 +32,7 @@ from services.tracking.intake import FeedIntake
 from streams.topics import TopicNames
 
 STATE_FILE = "streams.sqlite3"
-DEAD_LETTERS_FILE = "dead-letters.jsonl"
+TOPICS_DIR = "topics"  # a file per topic nothing in the process reads: dead letters…
 
 
 def utc_now() -> datetime:
@@ -73,11 +73,8 @@ def build_system(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
         params=settings.match_params(),
         partitions=settings.partitions,
         store=store,
-        sinks={
-            names.persons: tracking,
-            names.screening_tasks: tracking,
-            names.dead_letters: DeadLetterFile(settings.embedded_dir / DEAD_LETTERS_FILE),
-        },
+        sinks={names.persons: tracking, names.screening_tasks: tracking},
+        unread=lambda topic: TopicFile(settings.embedded_dir / TOPICS_DIR / f"{topic}.jsonl"),
     )
     runtime = Runtime(bus=bus, store=store)
     relay = OutboxRelay(

@@ -22,6 +22,7 @@ def build_bus(
     partitions: int,
     store: StateStore,
     sinks: dict[str, Sink],
+    unread: Callable[[str], Sink] | None = None,
     clock: Callable[[], int] = processors.wall_clock,
 ) -> Bus:
     """The six processors in dependency order (feeds first, task policy last), their state in
@@ -47,6 +48,12 @@ def build_bus(
         Node("policy", (names.exposures, names.persons),
              processors.PolicyProcessor(policies=policies, clock=clock, **common), policies),
     ]  # fmt: skip
-    bus = Bus(nodes=nodes, sinks=sinks, partitions=partitions, offsets=store.meta("offsets"))
+    bus = Bus(
+        nodes=nodes,
+        sinks=sinks,
+        partitions=partitions,
+        offsets=store.meta("offsets"),
+        unread=unread,
+    )
     bus.restore_watermarks(store.meta("watermarks", {}))
     return bus

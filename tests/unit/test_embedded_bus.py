@@ -5,6 +5,7 @@ nothing. (SQLite state in a temporary file; no broker, no database server.)"""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -129,3 +130,26 @@ def test_feeding_the_city_again_publishes_no_task(city: Path, tmp_path: Path) ->
         runtime.stop()
     assert first > 0
     assert len(sink.records) == first, "every record was a re-send: no task changed"
+
+
+def test_a_topic_nothing_reads_goes_to_its_unread_sink_not_nowhere(tmp_path: Path) -> None:
+    unread: dict[str, list[bytes]] = {}
+
+    def sink_for(topic: str) -> Callable[[list[Record]], Counter[str]]:
+        def sink(records: list[Record]) -> Counter[str]:
+            unread.setdefault(topic, []).extend(r.value for r in records)
+            return Counter(kept=len(records))
+
+        return sink
+
+    store = StateStore(tmp_path / "streams.sqlite3")
+    bus = build_bus(
+        names=NAMES, params=MatchParams(), partitions=2, store=store, sinks={}, unread=sink_for
+    )
+    bad = orjson.dumps(
+        {"event_id": "x", "person_id": "p", "lat": 137, "lon": 1, "observed_at": "2021-12-01"}
+    )
+    bus.run([(NAMES.trajectories, b"p", bad), (NAMES.name("escalations"), b"t", b"{}")])
+
+    assert set(unread) == {NAMES.dead_letters, "escalations"}
+    assert orjson.loads(unread[NAMES.dead_letters][0])["field"] == "lat"
