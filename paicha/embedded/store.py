@@ -5,12 +5,14 @@ to a faust worker.
 after a batch; ``StoreTable`` is such a table. Writes are buffered and reach the file only at
 ``commit``, together with the bus's offsets, the processors' watermarks and the feeder's
 position, in one transaction: after a crash the file holds a consistent point to resume from.
-Only the runtime's thread touches it.
+The runtime's thread writes; other threads may read positions, so one lock guards the
+connection.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ class StateStore:
             self._db.execute(statement)
         self._state: dict[tuple[str, bytes], bytes] = {}
         self._meta: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def table(self, store: str) -> StoreTable:
         return StoreTable(self, store)
@@ -44,9 +47,10 @@ class StateStore:
         pending = self._state.get((store, key))
         if pending is not None:
             return pending
-        row = self._db.execute(
-            "SELECT value FROM state WHERE store = ? AND key = ?", (store, key)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM state WHERE store = ? AND key = ?", (store, key)
+            ).fetchone()
         return None if row is None else bytes(row[0])
 
     def write(self, store: str, key: bytes, value: bytes) -> None:
@@ -54,13 +58,15 @@ class StateStore:
 
     def meta(self, name: str, default: Any = None) -> Any:
         """A named value: the latest written, committed or not."""
-        if name in self._meta:
-            return self._meta[name]
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        with self._lock:
+            if name in self._meta:
+                return self._meta[name]
+            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return default if row is None else orjson.loads(row[0])
 
     def set_meta(self, name: str, value: Any) -> None:
-        self._meta[name] = value
+        with self._lock:
+            self._meta[name] = value
 
     @property
     def dirty(self) -> bool:
@@ -70,6 +76,12 @@ class StateStore:
         """Write everything buffered in one transaction."""
         if not self.dirty:
             return
+        with self._lock:
+            self._write()
+            self._state.clear()
+            self._meta.clear()
+
+    def _write(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany(
@@ -86,11 +98,10 @@ class StateStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        self._state.clear()
-        self._meta.clear()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 class StoreTable:
