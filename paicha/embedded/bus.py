@@ -73,9 +73,6 @@ class Bus:
         self.offsets: dict[str, list[int]] = offsets or {}
         self.totals: Counter[str] = Counter()
 
-    def partition_of(self, key: bytes) -> int:
-        return zlib.crc32(key) % self.partitions
-
     def run(self, records: Iterable[Outgoing]) -> Counter[str]:
         """Publish ``records`` and process everything they cause; what happened, counted."""
         logs: dict[str, _Log] = {}
@@ -85,12 +82,17 @@ class Bus:
 
         def publish(outgoing: Iterable[Outgoing]) -> None:
             nonlocal sequence
+            partitions = self.partitions
             for topic, key, value in outgoing:
-                partition = self.partition_of(key)
-                next_offsets = self.offsets.setdefault(topic, [0] * self.partitions)
+                partition = zlib.crc32(key) % partitions
+                next_offsets = self.offsets.get(topic)
+                if next_offsets is None:
+                    next_offsets = self.offsets[topic] = [0] * partitions
                 offset = next_offsets[partition]
                 next_offsets[partition] = offset + 1
-                log = logs.setdefault(topic, _Log())
+                log = logs.get(topic)
+                if log is None:
+                    log = logs[topic] = _Log()
                 log.records.append((sequence, Record(topic, partition, offset, key, value)))
                 sequence += 1
                 counts[f"published:{topic}"] += 1
