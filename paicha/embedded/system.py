@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-
-from sqlalchemy import make_url
 
 from paicha.embedded.runtime import Runtime
 from paicha.embedded.sinks import (
@@ -62,7 +59,6 @@ class System:
 
 def build_system(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> System:
     """Migrate the database and wire everything; nothing runs until ``start``."""
-    make_sqlite_folder(settings.database_url)
     upgrade(settings.database_url)
     database = Database(url=settings.database_url)
     names = TopicNames(settings.topic_prefix)
@@ -93,10 +89,3 @@ def build_system(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
         ),
     )
     return System(names, database, store, runtime, service, relay)
-
-
-def make_sqlite_folder(url: str) -> None:
-    """SQLite creates the file but not its folder (``var/`` on a fresh clone)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
