@@ -11,7 +11,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Re-install only when pyproject.toml changes (or the virtualenv is new).
 INSTALLED := $(VENV)/.installed
-DEMO := var/demo
 # apt-get as root on Debian; `sudo` otherwise, when there is one.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -26,7 +25,7 @@ help:
 	@echo "make lint              ruff check, ruff format --check, mypy"
 	@echo "make browser           Debian's Chromium and a CJK font, for the browser tests"
 	@echo "make kafka | postgres  run one service in the foreground; export what it prints"
-	@echo "make run               simulate a city, match it, write screening tasks"
+	@echo "make run               the whole system in one process: a city fed in, API on localhost"
 	@echo "make bench             benchmarks (python -m bench)"
 
 venv install: $(INSTALLED)
@@ -82,9 +81,4 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 run: $(INSTALLED)
-	$(BIN)/paicha simulate $(DEMO) --persons 2000 --days 2 --seed 7
-	$(BIN)/paicha match $(DEMO) --output $(DEMO)/tasks.jsonl
-	@echo
-	@echo "Feeds:            $(DEMO)/ (the simulated city's JSON Lines)"
-	@echo "Screening tasks:  $(DEMO)/tasks.jsonl"
-	@echo "Count them:       wc -l $(DEMO)/tasks.jsonl"
+	$(BIN)/paicha run

@@ -10,6 +10,8 @@ import typer
 
 from paicha.commands.ingest import ingest
 from paicha.commands.match import match
+from paicha.commands.replay import replay
+from paicha.commands.run import run
 from paicha.commands.schemas import app as schemas_app
 from paicha.commands.serve import serve
 from paicha.commands.simulate import simulate
@@ -23,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("run")(run)
 app.command("simulate")(simulate)
 app.command("match")(match)
 app.add_typer(schemas_app, name="schemas")
@@ -30,6 +33,7 @@ app.command("serve")(serve)
 app.add_typer(users_app, name="users")
 app.command("worker")(worker)
 app.command("ingest")(ingest)
+app.command("replay")(replay)
 
 
 def main() -> None:

@@ -11,11 +11,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from kafka import KafkaProducer
+from typing import TYPE_CHECKING
 
 from paicha.errors import FeedError
 from paicha.feeds import decode
+
+if TYPE_CHECKING:  # kafka-python only where records are produced, not for the keys
+    from kafka import KafkaProducer
 
 KEY_FIELD = {
     "trajectories": "person_id",
@@ -69,6 +71,8 @@ def produce_folder(
     bootstrap_servers: str, folder: Path, *, prefix: str = "", topics: Iterable[str] | None = None
 ) -> IngestReport:
     """Send every ``<topic>.jsonl`` in ``folder``; returns once the broker has all of them."""
+    from kafka import KafkaProducer
+
     report = IngestReport()
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=20)
     try:

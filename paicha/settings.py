@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     partitions: Annotated[int, Field(ge=1)] = Field(
         default=8, description="partitions of every keyed topic: the most workers that can help"
     )
-    log_level: LogLevel = "INFO"
+    log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     topic_prefix: str = Field(
         default="", description="prefix of every topic name, to run several systems on one broker"
     )
@@ -78,17 +78,70 @@ class Settings(BaseSettings):
         default=0, description="faust worker's web port (0: web server off)"
     )
 
+    http_host: str = Field(
+        default="127.0.0.1", description="address the HTTP API listens on (paicha run, serve)"
+    )
+    http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8000, description="port the HTTP API listens on (paicha run, serve)"
+    )
+    ingest_max_body_bytes: Annotated[int, Field(ge=1)] = Field(
+        default=16 * 1024 * 1024,
+        description="largest body POST /ingest/{topic} takes; a larger one is a 413",
+    )
+    ingest_max_records: Annotated[int, Field(ge=1)] = Field(
+        default=10_000,
+        description="most records one POST /ingest/{topic} takes; more is a 413",
+    )
+    embedded_dir: Path = Field(
+        default=Path("var/embedded"),
+        description="paicha run: the stream processors' state (streams.sqlite3), the demo "
+        "users' tokens, and a topics/<topic>.jsonl for each topic nothing in the process reads "
+        "(dead-letters…)",
+    )
+    demo_dir: Path = Field(
+        default=Path("var/demo"),
+        description="paicha run: the generated city's feed files (made when missing, else reused)",
+    )
+    demo_persons: Annotated[int, Field(ge=1)] = Field(
+        default=2000, description="paicha run: people in the generated city"
+    )
+    demo_days: Annotated[int, Field(ge=1)] = Field(
+        default=2, description="paicha run: days of movement generated"
+    )
+    demo_seed: int = Field(default=7, description="paicha run: the generated city's seed")
+    feed_rate: NonNegative = Field(
+        default=20_000,
+        description="paicha run: records per second fed from the city's files (0: no limit)",
+    )
+
     # The matching rules (CONTRACTS.md, "Matching, exactly"), in the units people think in.
-    h3_resolution: Annotated[int, Field(ge=0, le=15)] = 8
-    max_gap_minutes: NonNegative = 30
-    min_overlap_minutes: NonNegative = 10
-    lookback_days: NonNegative = 14
-    retention_days: Positive = 21
-    deadline_co_located_hours: Positive = 24
-    deadline_area_stay_hours: Positive = 48
-    deadline_city_visit_hours: Positive = 48
-    neighbour_rings: Annotated[int, Field(ge=0, le=3)] = 0
-    min_cumulative_dwell_hours: Positive | None = None
+    h3_resolution: Annotated[int, Field(ge=0, le=15)] = Field(
+        default=8,
+        description="grid resolution (res 8 ≈ 0.74 km², close to the notice's 800 m × 800 m)",
+    )
+    max_gap_minutes: NonNegative = Field(default=30, description="longest gap inside one stay")
+    min_overlap_minutes: NonNegative = Field(
+        default=10, description="shortest co-location that makes a companion (时空伴随)"
+    )
+    lookback_days: NonNegative = Field(default=14, description="a case's look-back window")
+    retention_days: Positive = Field(default=21, description="person data kept, in event time")
+    deadline_co_located_hours: Positive = Field(
+        default=24, description="deadline of a co_located task, from detection"
+    )
+    deadline_area_stay_hours: Positive = Field(
+        default=48, description="deadline of an area_stay task, from detection"
+    )
+    deadline_city_visit_hours: Positive = Field(
+        default=48, description="deadline of a city_visit task, from detection"
+    )
+    neighbour_rings: Annotated[int, Field(ge=0, le=3)] = Field(
+        default=0, description="also match case stays this many cells away (0: off)"
+    )
+    min_cumulative_dwell_hours: Positive | None = Field(
+        default=None,
+        description="also require this much dwell in the cell over the look-back (unset: off; "
+        "some cities required 30)",
+    )
 
     # The tracking service's deadline watch (services.tracking.watch).
     watch_interval_seconds: Positive = Field(
@@ -141,3 +194,25 @@ def _problem(error: ErrorDetails) -> Problem:
     upper = name.upper()
     known = upper.startswith(ENV_PREFIX) or upper == "KAFKA_BOOTSTRAP_SERVERS"
     return Problem(upper if known else ENV_PREFIX + upper, error["msg"])
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the class (a test keeps them equal)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        variable = f"`{ENV_PREFIX}{name.upper()}`"
+        if name in ("kafka_bootstrap_servers", "database_url"):
+            variable += f" (or `{name.upper()}`)"
+        default = info.default
+        if default is None or default == "":
+            shown = "(unset)"
+        elif isinstance(default, str | Path):
+            shown = f"`{default}`"
+        else:
+            shown = str(default)
+        rows.append(f"| {variable} | {shown} | {info.description or ''} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m paicha.settings: the table for the README
+    print(settings_table(), end="")

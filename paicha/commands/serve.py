@@ -10,16 +10,31 @@ import typer
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on [default: PAICHA_HTTP_HOST]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on [default: PAICHA_HTTP_PORT]")
+    ] = None,
     lease_minutes: Annotated[
         float, typer.Option(help="how long a claim holds before the task returns to the queue")
     ] = 30,
 ) -> None:
-    """Run the tracking service (API at /v1, docs at /docs); ingest from Kafka if configured."""
+    """The tracking service under uvicorn: API at /v1, /ingest, docs at /docs (production).
+
+    With a broker configured (KAFKA_BOOTSTRAP_SERVERS) it consumes screening-tasks and persons,
+    publishes its outbox, and POST /ingest/{topic} produces to Kafka. The database is
+    PAICHA_DATABASE_URL, migrated at start. Run several behind a load balancer as needed.
+    """
     from paicha.settings import load_settings
     from services.tracking.bootstrap import serve as run
 
     if lease_minutes <= 0:
         raise typer.BadParameter("must be positive", param_hint="--lease-minutes")
-    run(load_settings(), host=host, port=port, lease=timedelta(minutes=lease_minutes))
+    settings = load_settings()
+    run(
+        settings,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        lease=timedelta(minutes=lease_minutes),
+    )

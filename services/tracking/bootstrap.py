@@ -21,6 +21,7 @@ from services.tracking.api.service import TrackingService
 from services.tracking.db.migrate import upgrade
 from services.tracking.db.session import Database
 from services.tracking.deadlines import DEFAULT_AT_RISK_FRACTION
+from services.tracking.intake import FeedIntake, KafkaFeedSink, Limits
 from services.tracking.outbox import KafkaPublisher, Publisher, relay
 
 if TYPE_CHECKING:
@@ -49,8 +50,10 @@ def build_service(
     clock: Callable[[], datetime] = utc_now,
     at_risk_fraction: float = DEFAULT_AT_RISK_FRACTION,
     ingestion_lag: Callable[[], dict[tuple[str, int], int]] | None = None,
+    intake: FeedIntake | None = None,
 ) -> TrackingService:
-    """The service the API runs on; without a publisher the outbox waits for one."""
+    """The service the API runs on; without a publisher the outbox waits for one, without an
+    intake HTTP ingestion answers 503."""
     flush = None if publisher is None else lambda: relay(database, publisher, clock=clock)
     return TrackingService(
         database=database,
@@ -59,6 +62,13 @@ def build_service(
         relay=flush,
         at_risk_fraction=at_risk_fraction,
         ingestion_lag=ingestion_lag,
+        intake=intake,
+    )
+
+
+def ingest_limits(settings: Settings) -> Limits:
+    return Limits(
+        max_body_bytes=settings.ingest_max_body_bytes, max_records=settings.ingest_max_records
     )
 
 
@@ -147,10 +157,16 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
     upgrade(settings.database_url)
     database = Database(url=settings.database_url)
     publisher: KafkaPublisher | None = None
+    sink: KafkaFeedSink | None = None
     if kafka_configured(settings):
         publisher = KafkaPublisher(bootstrap_servers=settings.kafka_bootstrap_servers)
+        sink = KafkaFeedSink(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.topic_prefix,
+        )
     else:
         log.warning("KAFKA_BOOTSTRAP_SERVERS is not set: no ingestion, outbox records wait")
+    intake = None if sink is None else FeedIntake(sink=sink, limits=ingest_limits(settings))
     consumers: list[TrackingConsumer] = []  # filled once the consumer runs (metrics read it)
     service = build_service(
         database=database,
@@ -158,6 +174,7 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
         publisher=publisher,
         at_risk_fraction=settings.at_risk_fraction,
         ingestion_lag=lambda: consumers[0].lag if consumers else {},
+        intake=intake,
     )
     app = create_app(service)
     watch = watching(
@@ -178,4 +195,6 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
     finally:
         if publisher is not None:
             publisher.close()
+        if sink is not None:
+            sink.close()
         database.dispose()

@@ -22,8 +22,37 @@ def command_names() -> dict[str, str]:
     }
 
 
-def test_paicha_has_the_simulate_match_and_schemas_commands() -> None:
-    assert set(command_names()) >= {"simulate", "match", "schemas"}
+def test_paicha_has_every_command_of_the_embedded_and_production_modes() -> None:
+    assert set(command_names()) >= {
+        "run",
+        "worker",
+        "serve",
+        "ingest",
+        "simulate",
+        "match",
+        "replay",
+        "users",
+        "schemas",
+    }
+
+
+def test_ingest_to_http_needs_a_token(tmp_path: Path) -> None:
+    feed = tmp_path / "persons.jsonl"
+    feed.write_text('{"person_id": "p1", "residence_code": "140105001001"}\n')
+    result = runner.invoke(
+        app, ["ingest", str(feed), "--topic", "persons", "--url", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 2 and "--token" in result.output
+
+
+def test_ingest_to_an_unreachable_service_says_so_and_fails(tmp_path: Path) -> None:
+    feed = tmp_path / "persons.jsonl"
+    feed.write_text('{"person_id": "p1", "residence_code": "140105001001"}\n')
+    result = runner.invoke(
+        app,
+        ["ingest", str(feed), "--topic", "persons", "--url", "http://127.0.0.1:9", "--token", "t"],
+    )
+    assert result.exit_code == 2 and "cannot reach" in result.output
 
 
 def test_paicha_help_explains_every_command() -> None:

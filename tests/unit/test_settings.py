@@ -12,7 +12,7 @@ import pytest
 from paicha.errors import PaichaError, SettingsError
 from paicha.matching.params import MatchParams
 from paicha.matching.timeutil import HOUR, MINUTE
-from paicha.settings import Settings, load_settings
+from paicha.settings import Settings, load_settings, settings_table
 
 
 @pytest.fixture(autouse=True)
@@ -118,3 +118,11 @@ def test_settings_can_be_built_directly_in_tests() -> None:
     settings = Settings(kafka_bootstrap_servers="k:1", lookback_days=7)
     assert settings.kafka_bootstrap_servers == "k:1"
     assert settings.match_params().lookback == 7 * 24 * HOUR
+
+
+def test_the_readme_documents_every_setting_as_the_class_defines_it() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = settings_table()
+    assert table in readme, "README's configuration table is stale: python -m paicha.settings"
+    documented = {line.split("`")[1] for line in table.splitlines()[2:]}
+    assert documented == {f"PAICHA_{name.upper()}" for name in Settings.model_fields}

@@ -12,6 +12,7 @@ from services.tracking.api import (
     docs,
     errors,
     routes_admin,
+    routes_ingest,
     routes_ops,
     routes_supervision,
     routes_tasks,
@@ -39,5 +40,6 @@ def create_app(service: TrackingService) -> FastAPI:
     app.include_router(routes_admin.router)
     app.include_router(routes_supervision.router)
     app.include_router(routes_ops.router)
+    app.include_router(routes_ingest.router)
     web.install(app)
     return app

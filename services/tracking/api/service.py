@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from services.tracking.db.session import Database
 from services.tracking.deadlines import DEFAULT_AT_RISK_FRACTION
+from services.tracking.intake import FeedIntake
 from services.tracking.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrackingService:
     """The tracking service's adapters: database, clock, lease length, the outbox relay, the
-    at-risk threshold, and where the Kafka consumer's lag can be read (metrics)."""
+    at-risk threshold, where the Kafka consumer's lag can be read (metrics), and where HTTP
+    ingestion publishes."""
 
     database: Database
     clock: Callable[[], datetime]
@@ -26,6 +28,7 @@ class TrackingService:
     at_risk_fraction: float = DEFAULT_AT_RISK_FRACTION
     ingestion_lag: Callable[[], dict[tuple[str, int], int]] | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    intake: FeedIntake | None = None  # HTTP ingestion's sink and limits; None: answers 503
 
     def __post_init__(self) -> None:
         self.metrics.watch(

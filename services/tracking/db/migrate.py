@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -36,7 +36,16 @@ def upgrade(url: str | None = None, *, connection: Connection | None = None) -> 
     """
     if url is None and connection is None:
         raise ValueError("upgrade() needs a database url or a connection")
+    if url is not None:
+        _make_sqlite_folder(url)
     command.upgrade(alembic_config(url, connection=connection), "head")
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """SQLite creates its file but not the folder (``var/`` on a fresh clone)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

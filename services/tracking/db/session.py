@@ -2,6 +2,12 @@
 
 ``Database.transaction()`` is the unit of work: everything a request or a batch of records does
 commits together or not at all (issue 5: nothing is ever half applied).
+
+On SQLite (the embedded runtime) every transaction starts with ``BEGIN IMMEDIATE``: it takes the
+database's one write lock up front, so two transactions never both read a task as claimable and
+then race to write it (with the driver's default deferred ``BEGIN`` the loser fails with "database
+is locked" instead of waiting). Writers queue behind ``busy_timeout``; WAL lets readers outside a
+transaction carry on meanwhile. That is what makes claiming safe there without ``SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,7 +34,8 @@ class Database:
         self.url = url
         self.engine: Engine = create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -63,7 +70,20 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_foreign_keys(connection: object, _record: object) -> None:
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_connect(connection: object, _record: object) -> None:
+    # The driver's own transaction handling off, so ``_sqlite_begin_immediate`` decides how
+    # each transaction begins (SQLAlchemy's documented recipe for pysqlite).
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,155 @@
+"""The embedded runtime: the stream processors over the in-process bus give the tasks the
+matching engine gives, resume after a stop where they left off, and a replayed feed changes
+nothing. (SQLite state in a temporary file; no broker, no database server.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from paicha.batch import run_match
+from paicha.embedded.feeder import fed_completely, feed_city
+from paicha.embedded.runtime import Runtime
+from paicha.embedded.store import StateStore
+from paicha.embedded.topology import build_bus
+from paicha.matching.params import MatchParams
+from paicha.simulate import SimulationConfig, simulate_city
+from streams.processors import Record
+from streams.topics import TopicNames
+
+NAMES = TopicNames("")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("city")
+    simulate_city(SimulationConfig(out_dir=folder, persons=150, days=1, seed=11))
+    return folder
+
+
+class TaskSink:
+    """Collects screening-tasks records, as the tracking service would receive them."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, object]] = []
+        self.offsets: list[tuple[int, int]] = []
+
+    def __call__(self, records: list[Record]) -> Counter[str]:
+        self.records.extend(orjson.loads(r.value) for r in records)
+        self.offsets.extend((r.partition, r.offset) for r in records)
+        return Counter(tasks=len(records))
+
+    def latest(self) -> dict[str, dict[str, object]]:
+        """The newest version of each task: what the tracking service keeps."""
+        latest: dict[str, dict[str, object]] = {}
+        for record in self.records:
+            known = latest.get(str(record["task_id"]))
+            if known is None or int(str(record["version"])) > int(str(known["version"])):
+                latest[str(record["task_id"])] = record
+        return latest
+
+
+def runtime_on(store_path: Path, sink: TaskSink) -> Runtime:
+    store = StateStore(store_path)
+    bus = build_bus(
+        names=NAMES,
+        params=MatchParams(),
+        partitions=4,
+        store=store,
+        sinks={NAMES.screening_tasks: sink},
+    )
+    runtime = Runtime(bus=bus, store=store)
+    runtime.start()
+    return runtime
+
+
+def open_kinds(tasks: dict[str, dict[str, object]]) -> dict[str, object]:
+    return {task_id: t["kind"] for task_id, t in tasks.items() if t["status"] == "open"}
+
+
+def engine_kinds(city: Path) -> dict[str, object]:
+    run = run_match(city, params=MatchParams(), clock=lambda: 0, on_reject=lambda r: None)
+    return {task.task_id: task.kind for task in run.tasks.values()}
+
+
+def test_the_bus_gives_the_tasks_the_matching_engine_gives(city: Path, tmp_path: Path) -> None:
+    sink = TaskSink()
+    runtime = runtime_on(tmp_path / "streams.sqlite3", sink)
+    try:
+        report = feed_city(runtime, city, names=NAMES, rate=0, chunk_records=2_000)
+    finally:
+        runtime.stop()
+    assert report.rejected == []
+    expected = engine_kinds(city)
+    assert expected, "the city has companions to find"
+    assert open_kinds(sink.latest()) == expected
+
+
+def test_a_stopped_run_resumes_where_it_stopped_and_ends_with_the_same_tasks(
+    city: Path, tmp_path: Path
+) -> None:
+    sink = TaskSink()
+    first = runtime_on(tmp_path / "streams.sqlite3", sink)
+    seen = Counter[str]()
+
+    def stop_halfway(topic: str, size: int) -> None:
+        seen[topic] += size
+        if seen["trajectories"] > (city / "trajectories.jsonl").stat().st_size // 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        feed_city(first, city, names=NAMES, rate=0, on_progress=stop_halfway, chunk_records=500)
+    first.stop()
+    assert not fed_completely(first, city)
+    first.store.close()
+
+    second = runtime_on(tmp_path / "streams.sqlite3", sink)
+    try:
+        report = feed_city(second, city, names=NAMES, rate=0, chunk_records=500)
+        assert fed_completely(second, city)
+    finally:
+        second.stop()
+    assert report.skipped_bytes > 0, "the second run skipped what the first one fed"
+    assert open_kinds(sink.latest()) == engine_kinds(city)
+    assert len(set(sink.offsets)) == len(sink.offsets), "offsets go on, never reused"
+
+
+def test_feeding_the_city_again_publishes_no_task(city: Path, tmp_path: Path) -> None:
+    sink = TaskSink()
+    runtime = runtime_on(tmp_path / "streams.sqlite3", sink)
+    try:
+        feed_city(runtime, city, names=NAMES, rate=0, chunk_records=5_000)
+        first = len(sink.records)
+        runtime.submit([], position=("feed", {})).result()  # forget the position: replay
+        feed_city(runtime, city, names=NAMES, rate=0, chunk_records=5_000)
+    finally:
+        runtime.stop()
+    assert first > 0
+    assert len(sink.records) == first, "every record was a re-send: no task changed"
+
+
+def test_a_topic_nothing_reads_goes_to_its_unread_sink_not_nowhere(tmp_path: Path) -> None:
+    unread: dict[str, list[bytes]] = {}
+
+    def sink_for(topic: str) -> Callable[[list[Record]], Counter[str]]:
+        def sink(records: list[Record]) -> Counter[str]:
+            unread.setdefault(topic, []).extend(r.value for r in records)
+            return Counter(kept=len(records))
+
+        return sink
+
+    store = StateStore(tmp_path / "streams.sqlite3")
+    bus = build_bus(
+        names=NAMES, params=MatchParams(), partitions=2, store=store, sinks={}, unread=sink_for
+    )
+    bad = orjson.dumps(
+        {"event_id": "x", "person_id": "p", "lat": 137, "lon": 1, "observed_at": "2021-12-01"}
+    )
+    bus.run([(NAMES.trajectories, b"p", bad), (NAMES.name("escalations"), b"t", b"{}")])
+
+    assert set(unread) == {NAMES.dead_letters, "escalations"}
+    assert orjson.loads(unread[NAMES.dead_letters][0])["field"] == "lat"
