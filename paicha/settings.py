@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         "some cities required 30)",
     )
 
+    # The tracking service's queue.
+    claim_lease_minutes: Positive = Field(
+        default=30,
+        description="how long a tracer's claim holds before the task returns to the queue",
+    )
+
     # The tracking service's deadline watch (services.tracking.watch).
     watch_interval_seconds: Positive = Field(
         default=30, description="how often the deadline watch sweeps for at-risk and overdue tasks"

@@ -17,8 +17,12 @@ def serve(
         int | None, typer.Option(help="port to listen on [default: PAICHA_HTTP_PORT]")
     ] = None,
     lease_minutes: Annotated[
-        float, typer.Option(help="how long a claim holds before the task returns to the queue")
-    ] = 30,
+        float | None,
+        typer.Option(
+            help="how long a claim holds before the task returns to the queue "
+            "[default: PAICHA_CLAIM_LEASE_MINUTES]"
+        ),
+    ] = None,
 ) -> None:
     """The tracking service under uvicorn: API at /v1, /ingest, docs at /docs (production).
 
@@ -29,12 +33,12 @@ def serve(
     from paicha.settings import load_settings
     from services.tracking.bootstrap import serve as run
 
-    if lease_minutes <= 0:
+    if lease_minutes is not None and lease_minutes <= 0:
         raise typer.BadParameter("must be positive", param_hint="--lease-minutes")
     settings = load_settings()
     run(
         settings,
         host=host or settings.http_host,
         port=port or settings.http_port,
-        lease=timedelta(minutes=lease_minutes),
+        lease=timedelta(minutes=lease_minutes or settings.claim_lease_minutes),
     )

@@ -1,9 +1,10 @@
 """``paicha run``: the whole system in one process, on SQLite, fed a generated city.
 
-Set-up (a city generated when missing, the database migrated, the demo users), then three
-threads beside the main one: the bus (``runtime``), uvicorn serving the API, and the outbox
-relay; the main thread feeds the city with a progress bar, then waits for Ctrl-C (or SIGTERM),
-and stops everything in order: no new requests, the relay, a last checkpoint, the database.
+Set-up (a city generated when missing, the database migrated, the demo users), then four
+threads beside the main one: the bus (``runtime``), uvicorn serving the API, the outbox relay,
+and the deadline watch (as under ``paicha serve``); the main thread feeds the city with a progress bar, then waits for Ctrl-C (or SIGTERM),
+and stops everything in order: the watch, the relay, no new requests, a last checkpoint, the
+database.
 Everything stays on disk, so the next run goes on where this one stopped.
 """
 
@@ -32,6 +33,7 @@ from paicha.embedded.system import TOPICS_DIR, System, build_system, utc_now
 from paicha.settings import Settings
 from paicha.simulate import SimulationConfig, simulate_city
 from services.tracking.api.app import create_app
+from services.tracking.bootstrap import watching
 from services.tracking.db.models import ScreeningTask
 from services.tracking.db.session import Database
 from streams.topics import TopicNames
@@ -62,7 +64,14 @@ def run(settings: Settings, console: Console, options: Options = Options()) -> N
         demo = ensure_demo_users(system.database, settings.embedded_dir, city, now=utc_now())
         app = create_app(system.service)
         pages = {getattr(route, "path", "") for route in app.routes}
-        with _serving(settings, app), _relaying(system, stop):
+        watch = watching(
+            system.database,
+            interval_s=settings.watch_interval_seconds,
+            at_risk_fraction=settings.at_risk_fraction,
+            after_sweep=system.relay,
+            on_marked=system.service.metrics.count_escalations,
+        )
+        with _serving(settings, app), _relaying(system, stop), watch:
             url = f"http://{settings.http_host}:{settings.http_port}"
             _banner(console, url, demo, settings, pages)
             with _interruptible():

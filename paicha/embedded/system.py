@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from paicha.embedded.runtime import Runtime
 from paicha.embedded.sinks import (
@@ -22,7 +22,7 @@ from paicha.embedded.store import StateStore
 from paicha.embedded.topology import build_bus
 from paicha.settings import Settings
 from services.tracking.api.service import TrackingService
-from services.tracking.bootstrap import DEFAULT_LEASE, ingest_limits
+from services.tracking.bootstrap import ingest_limits
 from services.tracking.db.migrate import upgrade
 from services.tracking.db.session import Database
 from services.tracking.intake import FeedIntake
@@ -81,7 +81,8 @@ def build_system(settings: Settings, *, clock: Callable[[], datetime] = utc_now)
     service = TrackingService(
         database=database,
         clock=clock,
-        lease=DEFAULT_LEASE,
+        lease=timedelta(minutes=settings.claim_lease_minutes),
+        at_risk_fraction=settings.at_risk_fraction,
         relay=relay,
         intake=FeedIntake(
             sink=BusFeedSink(runtime, prefix=settings.topic_prefix),
