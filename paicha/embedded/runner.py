@@ -2,10 +2,10 @@
 
 Set-up (a city generated when missing, the database migrated, the demo users), then four
 threads beside the main one: the bus (``runtime``), uvicorn serving the API, the outbox relay,
-and the deadline watch (as under ``paicha serve``); the main thread feeds the city with a progress bar, then waits for Ctrl-C (or SIGTERM),
-and stops everything in order: the watch, the relay, no new requests, a last checkpoint, the
-database.
-Everything stays on disk, so the next run goes on where this one stopped.
+and the deadline watch (as under ``paicha serve``); the main thread feeds the city with a
+progress bar, then waits for Ctrl-C (or SIGTERM), and stops everything in order: the watch, the
+relay, no new requests, a last checkpoint, the database. Everything stays on disk, so the next
+run goes on where this one stopped.
 """
 
 from __future__ import annotations
