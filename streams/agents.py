@@ -27,7 +27,7 @@ import os
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -85,71 +85,112 @@ class Route:
 
 
 class BatchLoop:
-    """Takes the processors' records out of each fetch and sees each batch through."""
+    """Takes the processors' records out of each fetch, and checkpoints what they did."""
 
-    def __init__(self, app: faust.App, routes: Iterable[Route]) -> None:
+    def __init__(
+        self, app: faust.App, routes: Iterable[Route], *, checkpoint_every: float = 1.0
+    ) -> None:
         self.app = app
         self.routes = list(routes)
         self.by_topic = {topic: route for route in self.routes for topic in route.topics}
         self.topics = frozenset(self.by_topic)
+        self.checkpoint_every = checkpoint_every
         self.positions: dict[TP, int] = {}  # the next offset to process, per partition
         self._busy = asyncio.Lock()
+        self._sending: list[Awaitable[Any]] = []  # output of the fetches since the checkpoint
+        self._touched: dict[int, tuple[KeyedState[Any], dict[str, int]]] = {}  # key: partition
+        self._offsets: dict[TP, int] = {}  # processed since the checkpoint
+        self._last_checkpoint = time.monotonic()
+        self._consistent = True  # False while a fetch is half processed
 
     async def handle(self, consumer: Any, records: Mapping[TP, list[Any]], generation: int) -> None:
-        """Process, deliver, save and commit one fetch's records of the processors' topics."""
+        """Process one fetch's records of the processors' topics, and send their output.
+
+        Shielded: a fetch begun is finished even when faust cancels its fetcher (on stop), so
+        that the checkpoint faust's last commit makes holds it.
+        """
+        await asyncio.shield(self._handle(consumer, records, generation))
+
+    async def _handle(
+        self, consumer: Any, records: Mapping[TP, list[Any]], generation: int
+    ) -> None:
         async with self._busy:
             if not consumer.flow_active or self.app.consumer_generation_id != generation:
                 # A rebalance began since the fetch: these are read again after it.
                 await consumer.perform_seek()
                 return
             try:
-                offsets = await self._run(records)
+                self._consistent = False
+                await self._run(records)
+                self._consistent = True
+                if time.monotonic() - self._last_checkpoint >= self.checkpoint_every:
+                    await self._checkpoint(consumer)
             except Exception:
                 die()
-            if not await consumer.commit_done(offsets):
-                # A rebalance took the partitions: their new owner takes the records again,
-                # and what was sent for them meanwhile is the same thing sent twice.
-                log.info("commit of %d partition(s) not accepted; read again", len(offsets))
-                return
-            self.positions.update(offsets)
-            gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
+
+    async def checkpoint(self, consumer: Any) -> None:
+        """Deliver, save and commit what the fetches since the last checkpoint did.
+
+        Called by faust's every commit (its commit interval, before a rebalance, on stop).
+        """
+        async with self._busy:
+            try:
+                await self._checkpoint(consumer)
+            except Exception:
+                die()
+
+    async def _checkpoint(self, consumer: Any) -> None:
+        self._last_checkpoint = time.monotonic()
+        if not self._consistent:
+            # A fetch was cut off half way (the loop is shutting down): what it changed in
+            # the live state must never be saved, nor its offsets committed.
+            return
+        sending, self._sending = self._sending, []
+        if sending:
+            await asyncio.gather(*sending)
+        touched, self._touched = self._touched, {}
+        await self._save(touched)
+        offsets, self._offsets = self._offsets, {}
+        if offsets and not await consumer.commit_done(offsets):
+            # A rebalance took the partitions: their new owner takes the records again, and
+            # what was sent for them meanwhile is the same thing sent twice.
+            log.info("commit of %d partition(s) not accepted; read again", len(offsets))
+        gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
 
     async def idle(self) -> None:
-        """Wait until no fetch is in progress (a rebalance calls this before it goes on)."""
+        """Wait until no fetch or checkpoint is in progress."""
         async with self._busy:
             pass
 
-    async def _run(self, records: Mapping[TP, list[Any]]) -> dict[TP, int]:
+    async def _run(self, records: Mapping[TP, list[Any]]) -> None:
         taken: dict[int, tuple[Route, list[Record]]] = {}
-        offsets: dict[TP, int] = {}
         now = time.monotonic()
         inbound = self.app.monitor.stream_inbound_time
         for tp, batch in records.items():
             route = self.by_topic[tp.topic]
             _, into = taken.setdefault(id(route), (route, []))
             into.extend(Record(r.topic, r.partition, r.offset, r.key, r.value) for r in batch)
-            offsets[tp] = batch[-1].offset + 1
             inbound[tp] = now  # faust's watchdog: this partition is being processed
-        done = [(route, rs, route.processor.process(rs)) for route, rs in taken.values()]
-        await deliver(self.app, [out for _, _, batch in done for out in batch.out])
-        await self._save(done)
-        for route, rs, batch in done:
+        for route, rs in taken.values():
+            batch = route.processor.process(rs)
+            self._sending += await send(self.app, batch.out)
+            if route.state is not None and batch.touched:
+                _, keys = self._touched.setdefault(id(route), (route.state, {}))
+                partition_of = {r.key: r.partition for r in rs}
+                fallback = rs[-1].partition
+                for key in batch.touched:
+                    keys[key] = partition_of.get(key.encode(), fallback)
             route.stats.add(len(rs), batch)
-        return offsets
+        for tp, batch in records.items():
+            self._offsets[tp] = self.positions[tp] = batch[-1].offset + 1
 
-    async def _save(self, done: list[tuple[Route, list[Record], Batch]]) -> None:
+    async def _save(self, touched: dict[int, tuple[KeyedState[Any], dict[str, int]]]) -> None:
         """The touched state to the changelog, awaited, and then to the local store."""
-        writes: list[tuple[KeyedState[Any], bytes, bytes, int]] = []
-        for route, rs, batch in done:
-            if route.state is None or not batch.touched:
-                continue
-            partition_of = {r.key: r.partition for r in rs}
-            fallback = rs[-1].partition
-            for key in batch.touched:
-                raw = key.encode()
-                writes.append(
-                    (route.state, raw, route.state.snapshot(key), partition_of.get(raw, fallback))
-                )
+        writes = [
+            (state, key.encode(), state.snapshot(key), partition)
+            for state, keys in touched.values()
+            for key, partition in keys.items()
+        ]
         changelog = [
             (state.table.changelog_topic.get_topic_name(), raw, value, partition)
             for state, raw, value, partition in writes
@@ -184,9 +225,13 @@ class BatchLoop:
         except Exception:  # lag is a figure for people; never let it stop a worker
             return "?"
 
-    def forget_positions(self) -> None:
-        """After a rebalance, positions come from the group's committed offsets again."""
+    def forget(self) -> None:
+        """After a rebalance: nothing pending, positions from the committed offsets again."""
+        self._sending.clear()
+        self._touched.clear()
+        self._offsets.clear()
         self.positions.clear()
+        self._consistent = True
 
 
 def die() -> NoReturn:
@@ -230,8 +275,14 @@ def current_partition(topic: str, partition: int) -> Iterator[None]:
 async def deliver(app: faust.App, out: list[tuple[Any, ...]]) -> list[Any]:
     """Publish ``(topic, key, value[, partition])`` records and wait until the broker has every
     one (acks=all); their record metadata, in order."""
+    pending = await send(app, out)
+    return list(await asyncio.gather(*pending)) if pending else []
+
+
+async def send(app: faust.App, out: list[tuple[Any, ...]]) -> list[Awaitable[Any]]:
+    """Publish ``(topic, key, value[, partition])`` records; what each one's delivery awaits."""
     producer = app.producer
-    pending = [
+    return [
         await producer.send(
             record[0],
             record[1],
@@ -242,4 +293,3 @@ async def deliver(app: faust.App, out: list[tuple[Any, ...]]) -> list[Any]:
         )
         for record in out
     ]
-    return list(await asyncio.gather(*pending)) if pending else []

@@ -143,13 +143,14 @@ def build_app(
             route.stats.report(log, batches.lag(app, route.topics))
 
     async def before_partitions_go(*args: Any, **kwargs: Any) -> None:
-        await batches.idle()
+        # Faust's own commit before this has checkpointed already, unless configured not to.
+        await batches.checkpoint(app.consumer)
         forget_live_state()
 
     def forget_live_state(*args: Any, **kwargs: Any) -> None:
         for state in stores:
             state.forget()
-        batches.forget_positions()
+        batches.forget()
 
     app.on_partitions_revoked.connect(before_partitions_go)
     app.on_partitions_assigned.connect(forget_live_state)

@@ -27,6 +27,8 @@ class FetchHandler(Protocol):
         self, consumer: BatchConsumer, records: Mapping[TP, list[Any]], generation: int
     ) -> None: ...
 
+    async def checkpoint(self, consumer: BatchConsumer) -> None: ...
+
 
 class BatchConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, whose fetches give the handler's topics to the handler."""
@@ -35,7 +37,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         """One fetch: the handler's records as one batch, the others record by record.
 
         Faust's own ``getmany`` with one change: the records of the handler's topics are not
-        yielded but handed over, and are done with (committed) when this continues.
+        yielded but handed over, and are processed and their output sent when this continues.
         """
         records, active = await self._wait_next_records(timeout)
         generation = self.app.consumer_generation_id
@@ -56,6 +58,11 @@ class BatchConsumer(faust_aiokafka.Consumer):
             if active is None or tp in active or tp in self._buffered_partitions:
                 self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
                 yield tp, self._to_message(tp, record)
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        """Faust's commit (its interval, before a rebalance, on stop), the handler's first."""
+        await self.transport.handler.checkpoint(self)  # type: ignore[attr-defined]
+        return await super().commit(topics, start_new_transaction=start_new_transaction)
 
     async def commit_done(self, offsets: Mapping[TP, int]) -> bool:
         """Commit offsets of records handled outside faust's acknowledgements.
