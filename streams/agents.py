@@ -36,7 +36,7 @@ import faust
 from faust.streams import _current_event
 from faust.types import TP
 
-from streams.processors import Batch, Record
+from streams.processors import Batch
 from streams.state import KeyedState
 
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
@@ -163,13 +163,15 @@ class BatchLoop:
             pass
 
     async def _run(self, records: Mapping[TP, list[Any]]) -> None:
-        taken: dict[int, tuple[Route, list[Record]]] = {}
+        # aiokafka's records go to the processors as they are: they have the attributes of a
+        # ``processors.Record``, and a copy of each would cost more than its stay-builder step.
+        taken: dict[int, tuple[Route, list[Any]]] = {}
         now = time.monotonic()
         inbound = self.app.monitor.stream_inbound_time
         for tp, batch in records.items():
             route = self.by_topic[tp.topic]
             _, into = taken.setdefault(id(route), (route, []))
-            into.extend(Record(r.topic, r.partition, r.offset, r.key, r.value) for r in batch)
+            into += batch
             inbound[tp] = now  # faust's watchdog: this partition is being processed
         for route, rs in taken.values():
             batch = route.processor.process(rs)
