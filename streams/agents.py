@@ -1,21 +1,24 @@
 """The one batch loop every processor runs under, and its progress figures.
 
 Each fetch from Kafka (``consumer.BatchConsumer``) brings records of several topics and
-partitions; the loop gives each processor its topics' records as one batch, then in this order:
+partitions; the loop gives each processor its topics' records as one batch and sends the output
+without waiting. Once a second (and whenever faust commits: on its interval, before a rebalance
+lets partitions go, on stop) a checkpoint then, in this order:
 
-1. publishes every processor's output and waits until the broker has all of it (acks=all);
-2. writes the touched state: its changelog records, awaited likewise, then the local store;
-3. commits the fetch's offsets.
+1. waits until the broker has every output record sent since the last one (acks=all);
+2. writes the state touched since: its changelog records, awaited likewise, then the store;
+3. commits the offsets of the records processed since.
 
-If the worker dies anywhere in between, the fetch is consumed again (its offsets were not
-committed) and reproduces output that downstream takes as a no-op, since every message replaces
-by key and task ids are deterministic; and the state it finds, at worst the one this fetch
-wrote, makes the records duplicates, whose output is already out. The local store is written
-only once the changelog holds the same, so a store never knows more than a recovery would.
+If the worker dies anywhere in between, those records are consumed again (their offsets were not
+committed) and reproduce output that downstream takes as a no-op, since every message replaces
+by key and task ids are deterministic; and the state they find, at worst the one the checkpoint
+wrote, makes them duplicates, whose output is already out. The local store is written only once
+the changelog holds the same, so a store never knows more than a recovery would. A key's state is
+pickled once per checkpoint however many fetches touched it.
 
-A rebalance waits for a fetch in progress (``idle``) before faust lets its partitions go, and a
-fetch that comes after the flow was stopped is not processed: it is read again from the
-committed offsets once the partitions are assigned and their tables recovered.
+A rebalance waits for a fetch in progress before faust lets its partitions go, and a fetch that
+comes after the flow was stopped is not processed: it is read again from the committed offsets
+once the partitions are assigned and their tables recovered.
 """
 
 from __future__ import annotations
