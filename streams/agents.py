@@ -160,11 +160,6 @@ class BatchLoop:
             log.info("commit of %d partition(s) not accepted; read again", len(offsets))
         gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
 
-    async def idle(self) -> None:
-        """Wait until no fetch or checkpoint is in progress."""
-        async with self._busy:
-            pass
-
     async def _run(self, records: Mapping[TP, list[Any]]) -> None:
         # aiokafka's records go to the processors as they are: they have the attributes of a
         # ``processors.Record``, and a copy of each would cost more than its stay-builder step.
