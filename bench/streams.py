@@ -10,9 +10,9 @@ How it measures, wall time (it spans processes), one run of each, on one broker 
 - Each run gets topics of its own, filled with the whole city first (untimed; the filler's own
   rate is shown). A backlog, so that no producer sets the pace.
 - paicha: ``python -m streams worker`` processes, as an operator starts them. The clock starts
-  when the consumer group first has its partitions assigned (faust's own start-up before that,
-  a few seconds, is shown apart; a second worker's joining and the rebalance it causes are
-  inside the measure) and stops when the open tasks on ``screening-tasks`` are exactly
+  when the first worker has joined the consumer group (faust's own start-up before that, a few
+  seconds, is shown apart; the group's assignment, a second worker's joining and the rebalance
+  it causes are inside the measure) and stops when the open tasks on ``screening-tasks`` are exactly
   ``paicha match``'s on the same files. So that this means "every ping is through", each
   partition's backlog ends with sentinels: a case and a companion keyed to that partition,
   somewhere no one else goes, whose co_located task can only come out once the pings before
