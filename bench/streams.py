@@ -10,9 +10,9 @@ How it measures, wall time (it spans processes), one run of each, on one broker 
 - Each run gets topics of its own, filled with the whole city first (untimed; the filler's own
   rate is shown). A backlog, so that no producer sets the pace.
 - paicha: ``python -m streams worker`` processes, as an operator starts them. The clock starts
-  when the consumer group first has its partitions assigned (faust's own start-up before that,
-  a few seconds, is shown apart; a second worker's joining and the rebalance it causes are
-  inside the measure) and stops when the open tasks on ``screening-tasks`` are exactly
+  when the first worker has joined the consumer group (faust's own start-up before that, a few
+  seconds, is shown apart; the group's assignment, a second worker's joining and the rebalance
+  it causes are inside the measure) and stops when the open tasks on ``screening-tasks`` are exactly
   ``paicha match``'s on the same files. So that this means "every ping is through", each
   partition's backlog ends with sentinels: a case and a companion keyed to that partition,
   somewhere no one else goes, whose co_located task can only come out once the pings before
@@ -22,10 +22,9 @@ How it measures, wall time (it spans processes), one run of each, on one broker 
   producer (acks=all, like the workers') sends each on to another topic, awaited per batch as
   the workers do. Clock from its first record to the last send acknowledged.
 
-After the rebalance that a second worker's joining causes, faust's offset bookkeeping can hold a
-message's offset twice, and the group's commits then advance one offset per commit interval:
-the tasks are right, but the offsets are not all committed long after (RocksDB store more often
-than memory). The table says so; a run waits at most ``DRAIN_GRACE_S`` for them.
+The workers commit the processors' offsets at their checkpoints, about once a second
+(``streams/agents.py``), so the offsets trail the tasks by up to a second; a run waits at most
+``DRAIN_GRACE_S`` for them, and the table says when they were not all committed by then.
 
 Targets (issue 4): at least 20,000 pings/s end to end, and at least 0.5x the raw loop.
 ``--profile`` adds where a worker's time goes: one worker under cProfile on the same backlog,

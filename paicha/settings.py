@@ -69,7 +69,8 @@ class Settings(BaseSettings):
         description="faust table store; auto: RocksDB when rocksdict is installed, else memory",
     )
     worker_batch: Annotated[int, Field(ge=1)] = Field(
-        default=2000, description="records a stream processor takes at once"
+        default=2000,
+        description="the most records one fetch brings: the most a processor takes at once",
     )
     worker_datadir: Path = Field(
         default=Path("var/faust"), description="a worker's local state folder: one per worker"

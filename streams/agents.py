@@ -1,10 +1,24 @@
-"""The one agent loop every processor runs under, and its progress figures.
+"""The one batch loop every processor runs under, and its progress figures.
 
-A batch is taken, processed into output records, the output delivered and awaited, and only then
-the touched state written to its table: if the worker dies in between, the batch is consumed
-again (its offsets were not committed) and reproduces output that downstream takes as a no-op,
-since every message replaces by key and task ids are deterministic. Faust flushes the producer,
-changelog writes included, before it commits offsets.
+Each fetch from Kafka (``consumer.BatchConsumer``) brings records of several topics and
+partitions; the loop gives each processor its topics' records as one batch and sends the output
+without waiting. Once a second (and whenever faust commits: on its interval, before a rebalance
+lets partitions go, on stop) a checkpoint then, in this order:
+
+1. waits until the broker has every output record sent since the last one (acks=all);
+2. writes the state touched since: its changelog records, awaited likewise, then the store;
+3. commits the offsets of the records processed since.
+
+If the worker dies anywhere in between, those records are consumed again (their offsets were not
+committed) and reproduce output that downstream takes as a no-op, since every message replaces
+by key and task ids are deterministic; and the state they find, at worst the one the checkpoint
+wrote, makes them duplicates, whose output is already out. The local store is written only once
+the changelog holds the same, so a store never knows more than a recovery would. A key's state is
+pickled once per checkpoint however many fetches touched it.
+
+A rebalance waits for a fetch in progress before faust lets its partitions go, and a fetch that
+comes after the flow was stopped is not processed: it is read again from the committed offsets
+once the partitions are assigned and their tables recovered.
 """
 
 from __future__ import annotations
@@ -16,23 +30,25 @@ import os
 import time
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import faust
 from faust.streams import _current_event
+from faust.types import TP
 
-from streams.processors import Batch, Record
+from streams.processors import Batch
 from streams.state import KeyedState
 
-BATCH_WAIT_SECONDS = 0.2
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
 log = logging.getLogger(__name__)
 
 
 class AgentStats:
-    """Records, output and dead letters of one agent since start, and the rate since last told."""
+    """Records, output and dead letters of one processor since start, and the rate since last
+    told."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -45,7 +61,7 @@ class AgentStats:
         self.counts["sent"] += len(batch.out)
         self.counts.update(batch.counts)
 
-    def report(self, log: logging.Logger, app: faust.App) -> None:
+    def report(self, log: logging.Logger, lag: int | str) -> None:
         now = time.monotonic()
         records = self.counts["records"]
         rate = (records - self._last_records) / max(now - self._last_time, 1e-9)
@@ -56,94 +72,224 @@ class AgentStats:
             self.name,
             records,
             rate,
-            consumer_lag(app),
+            lag,
             f", {extra}" if extra else "",
         )
 
 
-def consumer_lag(app: faust.App) -> int | str:
-    """Records on the assigned partitions not yet read (high-water mark minus position)."""
-    try:
-        consumer = app.consumer
-        lag = 0
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            position = consumer._read_offset.get(tp)  # type: ignore[attr-defined]
-            if highwater is not None:
-                lag += max(0, highwater - (position + 1 if position is not None else 0))
-        return lag
-    except Exception:  # lag is a figure for people; never let it stop a worker
-        return "?"
+@dataclass(slots=True)
+class Route:
+    """One processor, the state it keeps (if any), and its figures."""
+
+    processor: Any
+    state: KeyedState[Any] | None
+    stats: AgentStats
+    topics: tuple[str, ...] = field(default=())
 
 
-def run_batches(
-    app: faust.App,
-    processor: Any,
-    state: KeyedState[Any] | None,
-    stats: AgentStats,
-    *,
-    batch_size: int,
-) -> Callable[[Any], Awaitable[None]]:
-    """The agent function for one processor."""
+class BatchLoop:
+    """Takes the processors' records out of each fetch, and checkpoints what they did."""
 
-    async def agent(stream: Any) -> None:
-        async for events in stream.take_events(batch_size, within=BATCH_WAIT_SECONDS):
-            records = [
-                Record(e.message.topic, e.message.partition, e.message.offset, e.key, e.value)
-                for e in events
-            ]
+    def __init__(
+        self, app: faust.App, routes: Iterable[Route], *, checkpoint_every: float = 1.0
+    ) -> None:
+        self.app = app
+        self.routes = list(routes)
+        self.by_topic = {topic: route for route in self.routes for topic in route.topics}
+        self.topics = frozenset(self.by_topic)
+        self.checkpoint_every = checkpoint_every
+        self.positions: dict[TP, int] = {}  # the next offset to process, per partition
+        self._busy = asyncio.Lock()
+        self._sending: list[Awaitable[Any]] = []  # output of the fetches since the checkpoint
+        self._touched: dict[int, tuple[KeyedState[Any], dict[str, int]]] = {}  # key: partition
+        self._offsets: dict[TP, int] = {}  # processed since the checkpoint
+        self._last_checkpoint = time.monotonic()
+        self._consistent = True  # False while a fetch is half processed
+
+    async def handle(self, consumer: Any, records: Mapping[TP, list[Any]], generation: int) -> None:
+        """Process one fetch's records of the processors' topics, and send their output.
+
+        Shielded: a fetch begun is finished even when faust cancels its fetcher (on stop), so
+        that the checkpoint faust's last commit makes holds it.
+        """
+        await asyncio.shield(self._handle(consumer, records, generation))
+
+    async def _handle(
+        self, consumer: Any, records: Mapping[TP, list[Any]], generation: int
+    ) -> None:
+        async with self._busy:
+            if not consumer.flow_active or self.app.consumer_generation_id != generation:
+                # A rebalance began since the fetch: these are read again after it.
+                await consumer.perform_seek()
+                return
             try:
-                batch: Batch = processor.process(records)
-                await deliver(app, batch.out)
-                if state is not None:
-                    by_key = {e.key: e for e in events}
-                    for key in batch.touched:
-                        with processing(by_key.get(key.encode(), events[-1])):
-                            state.save(key, state.get(key))
+                self._consistent = False
+                await self._run(records)
+                self._consistent = True
+                if time.monotonic() - self._last_checkpoint >= self.checkpoint_every:
+                    await self._checkpoint(consumer)
             except Exception:
-                die(processor)
-            stats.add(len(records), batch)
-            gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
+                die()
 
-    return agent
+    async def checkpoint(self, consumer: Any) -> None:
+        """Deliver, save and commit what the fetches since the last checkpoint did.
+
+        Called by faust's every commit (its commit interval, before a rebalance, on stop).
+        """
+        async with self._busy:
+            try:
+                await self._checkpoint(consumer)
+            except Exception:
+                die()
+
+    async def _checkpoint(self, consumer: Any) -> None:
+        self._last_checkpoint = time.monotonic()
+        if not self._consistent:
+            # A fetch was cut off half way (the loop is shutting down): what it changed in
+            # the live state must never be saved, nor its offsets committed.
+            return
+        sending, self._sending = self._sending, []
+        if sending:
+            await asyncio.gather(*sending)
+        touched, self._touched = self._touched, {}
+        await self._save(touched)
+        offsets, self._offsets = self._offsets, {}
+        if offsets and not await consumer.commit_done(offsets):
+            # A rebalance took the partitions: their new owner takes the records again, and
+            # what was sent for them meanwhile is the same thing sent twice.
+            log.info("commit of %d partition(s) not accepted; read again", len(offsets))
+        gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
+
+    async def _run(self, records: Mapping[TP, list[Any]]) -> None:
+        # aiokafka's records go to the processors as they are: they have the attributes of a
+        # ``processors.Record``, and a copy of each would cost more than its stay-builder step.
+        taken: dict[int, tuple[Route, list[Any]]] = {}
+        now = time.monotonic()
+        inbound = self.app.monitor.stream_inbound_time
+        for tp, batch in records.items():
+            route = self.by_topic[tp.topic]
+            _, into = taken.setdefault(id(route), (route, []))
+            into += batch
+            inbound[tp] = now  # faust's watchdog: this partition is being processed
+        for route, rs in taken.values():
+            batch = route.processor.process(rs)
+            self._sending += await send(self.app, batch.out)
+            if route.state is not None and batch.touched:
+                _, keys = self._touched.setdefault(id(route), (route.state, {}))
+                partition_of = {r.key: r.partition for r in rs}
+                fallback = rs[-1].partition
+                for key in batch.touched:
+                    keys[key] = partition_of.get(key.encode(), fallback)
+            route.stats.add(len(rs), batch)
+        for tp, batch in records.items():
+            self._offsets[tp] = self.positions[tp] = batch[-1].offset + 1
+
+    async def _save(self, touched: dict[int, tuple[KeyedState[Any], dict[str, int]]]) -> None:
+        """The touched state to the changelog, awaited, and then to the local store."""
+        writes = [
+            (state, key.encode(), state.snapshot(key), partition)
+            for state, keys in touched.values()
+            for key, partition in keys.items()
+        ]
+        changelog = [
+            (state.table.changelog_topic.get_topic_name(), raw, value, partition)
+            for state, raw, value, partition in writes
+        ]
+        written = await deliver(self.app, changelog)
+        newest: dict[tuple[int, TP], tuple[Any, int]] = {}
+        for (state, raw, value, partition), meta in zip(writes, written, strict=True):
+            with current_partition(meta.topic, partition):
+                state.table.data[raw] = value
+            tp = TP(meta.topic, meta.partition)
+            newest[(id(state), tp)] = (state.table.data, meta.offset)
+        for (_, tp), (store, offset) in newest.items():
+            # What a restarted worker's recovery reads on from (RocksDB; a no-op in memory).
+            store.set_persisted_offset(tp, offset)
+
+    def lag(self, app: faust.App, topics: Iterable[str]) -> int | str:
+        """Records on the assigned partitions of ``topics`` not yet processed."""
+        try:
+            consumer = app.consumer
+            wanted = set(topics)
+            lag = 0
+            for tp in consumer.assignment():
+                if tp.topic not in wanted:
+                    continue
+                highwater = consumer.highwater(tp)
+                position = self.positions.get(tp)
+                if position is None:
+                    position = consumer._committed_offset.get(tp) or 0  # type: ignore[attr-defined]
+                if highwater is not None:
+                    lag += max(0, highwater - position)
+            return lag
+        except Exception:  # lag is a figure for people; never let it stop a worker
+            return "?"
+
+    def forget(self) -> None:
+        """After a rebalance: nothing pending, positions from the committed offsets again."""
+        self._sending.clear()
+        self._touched.clear()
+        self._offsets.clear()
+        self.positions.clear()
+        self._consistent = True
 
 
-def die(processor: Any) -> NoReturn:
-    """Stop the worker at once, before faust can acknowledge the batch.
+def die() -> NoReturn:
+    """Stop the worker at once, before anything of the fetch is committed.
 
     A failure here is not one bad record (those are dead-lettered inside ``process``) but the
-    broker refusing output or a bug. Faust acknowledges the events of a batch whose agent raised,
-    and would commit them as done: the batch would be lost. Exiting without a commit makes it be
-    consumed again when the worker is restarted (by its supervisor: systemd, Kubernetes).
+    broker refusing output or a bug. Exiting without a commit makes the fetch be consumed again
+    when the worker is restarted (by its supervisor: systemd, Kubernetes) or by the worker that
+    takes its partitions over.
     """
-    log.critical("%s failed on a batch; exiting so it is consumed again", type(processor).__name__,
-                 exc_info=True)  # fmt: skip
+    log.critical("a batch failed; exiting so it is consumed again", exc_info=True)
     logging.shutdown()
     os._exit(EXIT_BATCH_FAILED)
 
 
+class _Partition:
+    """Stands in for faust's current event where a store asks only for its partition."""
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.message = self
+
+
 @contextmanager
-def processing(event: Any) -> Iterator[None]:
-    """Make ``event`` faust's current event while a table is written.
+def current_partition(topic: str, partition: int) -> Iterator[None]:
+    """Make faust's current event one of ``partition`` while a store is written.
 
     The RocksDB store files a write under the current event's partition and refuses one without
-    (an assertion); a batch agent has no current event of its own, since ``take_events`` fills
-    its buffer in another task. The event whose key is the state's key is the one a per-event
-    agent would have had, and its partition is the changelog's (``topics.py``).
+    (an assertion); the batch loop has no events, only the partition each key's records came in
+    on, which is its changelog's partition (``topics.py``).
     """
-    token = _current_event.set(weakref.ref(event))
+    stand_in = _Partition(topic, partition)
+    token = _current_event.set(weakref.ref(stand_in))  # type: ignore[arg-type]
     try:
         yield
     finally:
         _current_event.reset(token)
 
 
-async def deliver(app: faust.App, out: list[tuple[str, bytes, bytes]]) -> None:
-    """Publish and wait until the broker has every record (acks=all)."""
+async def deliver(app: faust.App, out: list[tuple[Any, ...]]) -> list[Any]:
+    """Publish ``(topic, key, value[, partition])`` records and wait until the broker has every
+    one (acks=all); their record metadata, in order."""
+    pending = await send(app, out)
+    return list(await asyncio.gather(*pending)) if pending else []
+
+
+async def send(app: faust.App, out: list[tuple[Any, ...]]) -> list[Awaitable[Any]]:
+    """Publish ``(topic, key, value[, partition])`` records; what each one's delivery awaits."""
     producer = app.producer
-    pending = [
-        await producer.send(topic, key, value, partition=None, timestamp=None, headers=None)
-        for topic, key, value in out
+    return [
+        await producer.send(
+            record[0],
+            record[1],
+            record[2],
+            partition=record[3] if len(record) > 3 else None,
+            timestamp=None,
+            headers=None,
+        )
+        for record in out
     ]
-    if pending:
-        await asyncio.gather(*pending)

@@ -17,7 +17,8 @@ import faust
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.settings import Settings
 from streams import processors
-from streams.agents import AgentStats, run_batches
+from streams.agents import AgentStats, BatchLoop, Route
+from streams.consumer import BatchTransport
 from streams.state import KeyedState
 from streams.topics import TopicNames
 
@@ -57,6 +58,8 @@ def build_app(
         web_port=settings.worker_web_port or 6066,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # The most records one fetch brings, so the most a batch holds (agents.BatchLoop).
+        broker_max_poll_records=settings.worker_batch,
         producer_acks=-1,
         table_standby_replicas=0,
     )
@@ -117,18 +120,17 @@ def build_app(
         ("policy", (names.exposures, names.persons),
          processors.PolicyProcessor(policies=policies, clock=clock, **common), policies),
     ]  # fmt: skip
-    stats: dict[str, AgentStats] = {}
-    for name, sources, processor, state in wiring:
-        stats[name] = AgentStats(name)
-        app.agent(topic(*sources), name=f"paicha.{name}")(
-            run_batches(
-                app,
-                processor,
-                state,
-                stats[name],
-                batch_size=settings.worker_batch,
-            )
-        )
+    routes = [
+        Route(processor, state, AgentStats(name), sources)
+        for name, sources, processor, state in wiring
+    ]
+    batches = BatchLoop(app, routes)
+    app.transport = BatchTransport(app.conf.broker_consumer, app, handler=batches)
+    # Subscribed, so that faust's group assigns their partitions (with the tables' changelog
+    # partitions of the same numbers); their records never reach a faust stream.
+    sources = [topic(*route.topics) for route in routes]
+    for source in sources:
+        app.topics.add(source)
 
     @app.task
     async def declare_outputs() -> None:
@@ -137,13 +139,19 @@ def build_app(
 
     @app.timer(10.0)
     async def report_progress() -> None:
-        for agent_stats in stats.values():
-            agent_stats.report(log, app)
+        for route in routes:
+            route.stats.report(log, batches.lag(app, route.topics))
+
+    async def before_partitions_go(*args: Any, **kwargs: Any) -> None:
+        # Faust's own commit before this has checkpointed already, unless configured not to.
+        await batches.checkpoint(app.consumer)
+        forget_live_state()
 
     def forget_live_state(*args: Any, **kwargs: Any) -> None:
         for state in stores:
             state.forget()
+        batches.forget()
 
-    app.on_partitions_revoked.connect(forget_live_state)
+    app.on_partitions_revoked.connect(before_partitions_go)
     app.on_partitions_assigned.connect(forget_live_state)
     return app

@@ -38,7 +38,15 @@ class KeyedState(Generic[S]):
         self._live[key] = state
         # Keys are the same bytes as the topic's keys, so the table's partitioner puts the
         # changelog record on the partition the records of that key come in on.
-        self._table[key.encode()] = pickle.dumps(state, protocol=5)
+        self._table[key.encode()] = self.snapshot(key)
+
+    def snapshot(self, key: str) -> bytes:
+        """The key's live state as the table keeps it."""
+        return pickle.dumps(self.get(key), protocol=5)
+
+    @property
+    def table(self) -> Any:
+        return self._table
 
     def forget(self) -> None:
         """Drop the live objects; the table stays the truth."""

@@ -18,6 +18,7 @@ from paicha.settings import Settings
 from paicha.simulate.scenario import SimulationConfig, simulate_city
 from streams.app import build_app
 from streams.topics import TopicNames, ensure_topics
+from tests.integration.kafka_tools import group_behind
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match(
+async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match_and_commits_every_offset(
     kafka_bootstrap: str, topic_suffix: str, city: Path, tmp_path: Path
 ) -> None:
     expected = expected_tasks(city)
@@ -92,6 +93,17 @@ async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match(
             got = await asyncio.to_thread(open_tasks_on_topic, consumer, latest)
             if got == expected:
                 break
+        # The workers commit their own offsets (a checkpoint about once a second): every
+        # record of every topic they read is committed past, none left to read again.
+        inputs = [names.trajectories, names.cases, names.itineraries, names.risk_areas,
+                  names.persons, names.cell_events, names.city_events, names.exposures]  # fmt: skip
+        group = f"{settings.topic_prefix}paicha-streams"
+        behind: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            behind = await asyncio.to_thread(group_behind, kafka_bootstrap, group, inputs)
+            if not any(behind.values()):
+                break
+            await asyncio.sleep(0.5)
     finally:
         consumer.close()
         await app.stop()
@@ -99,3 +111,4 @@ async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match(
     extra = set(got) - set(expected)
     differ = {p for p in set(got) & set(expected) if got[p] != expected[p]}
     assert (missing, extra, differ) == (set(), set(), set())
+    assert behind == dict.fromkeys(inputs, 0)

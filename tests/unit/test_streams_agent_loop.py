@@ -1,15 +1,18 @@
-"""The agent loop's promise: a batch is either fully handled or consumed again, never lost."""
+"""The batch loop's promises: output out before state is written, state before offsets are
+committed, and a fetch either fully handled or consumed again, never lost."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.types import TP
 
 from streams import agents
 from streams.processors import Batch
+from streams.state import KeyedState
 
 
 class Exited(Exception):
@@ -17,17 +20,76 @@ class Exited(Exception):
         self.code = code
 
 
-class FakeStream:
-    def __init__(self, events: list[Any]) -> None:
-        self.events = events
-
-    async def take_events(self, size: int, within: float) -> AsyncIterator[list[Any]]:
-        yield self.events
+class Journal(list[tuple[str, Any]]):
+    """What the loop did, in order."""
 
 
-def event(offset: int) -> Any:
-    message = SimpleNamespace(topic="trajectories", partition=0, offset=offset)
-    return SimpleNamespace(message=message, key=b"p", value=b"{}")
+class FakeProducer:
+    def __init__(self, journal: Journal, *, failing: str | None = None) -> None:
+        self.journal = journal
+        self.failing = failing
+        self.offset = 0
+
+    async def send(self, topic: str, key: bytes, value: bytes, **kw: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.offset += 1
+        if topic == self.failing:
+            future.set_exception(RuntimeError("the broker refused"))
+        else:
+            self.journal.append(("sent", topic))
+            future.set_result(SimpleNamespace(topic=topic, partition=0, offset=self.offset))
+        return future
+
+
+class FakeStore(dict[bytes, bytes]):
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.journal.append(("stored", key))
+        super().__setitem__(key, value)
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        self.journal.append(("persisted", offset))
+
+
+class FakeTable:
+    def __init__(self, journal: Journal) -> None:
+        self.data = FakeStore(journal)
+        self.changelog_topic = SimpleNamespace(get_topic_name=lambda: "counts-changelog")
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+
+class FakeConsumer:
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.flow_active = True
+
+    async def perform_seek(self) -> None:
+        self.journal.append(("seek", None))
+
+    async def commit_done(self, offsets: dict[TP, int]) -> bool:
+        self.journal.append(("committed", dict(offsets)))
+        return True
+
+
+class Counting:
+    """Counts records by key; sends one output record per record."""
+
+    def __init__(self, counts: KeyedState[list[int]]) -> None:
+        self.counts = counts
+
+    def process(self, records: list[Any]) -> Batch:
+        batch = Batch()
+        for record in records:
+            key = record.key.decode()
+            self.counts.get(key).append(record.offset)
+            batch.touched.add(key)
+            batch.send("out", record.key, record.value)
+        return batch
 
 
 class Broken:
@@ -35,36 +97,99 @@ class Broken:
         raise RuntimeError("a bug")
 
 
-class Echo:
-    def __init__(self) -> None:
-        self.seen: list[int] = []
-
-    def process(self, records: list[Any]) -> Batch:
-        self.seen.extend(r.offset for r in records)
-        return Batch()
+def record(offset: int, key: bytes = b"p") -> Any:
+    return SimpleNamespace(topic="in", partition=0, offset=offset, key=key, value=b"{}")
 
 
-async def test_a_batch_that_fails_stops_the_worker_before_faust_can_acknowledge_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def loop_of(processor: Any, journal: Journal, state: Any = None, **producer: Any) -> Any:
+    app = SimpleNamespace(
+        producer=FakeProducer(journal, **producer),
+        monitor=SimpleNamespace(stream_inbound_time={}),
+        consumer_generation_id=1,
+    )
+    route = agents.Route(processor, state, agents.AgentStats("x"), ("in",))
+    return agents.BatchLoop(app, [route], checkpoint_every=3600.0)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def exits(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_exit(code: int) -> None:
         raise Exited(code)
 
     monkeypatch.setattr(agents.os, "_exit", fake_exit)
-    loop = agents.run_batches(None, Broken(), None, agents.AgentStats("x"), batch_size=10)  # type: ignore[arg-type]
+
+
+async def test_output_is_out_before_state_is_written_and_state_before_offsets_commit() -> None:
+    journal = Journal()
+    counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
+    loop = loop_of(Counting(counts), journal, counts)
+    consumer = FakeConsumer(journal)
+    tp = TP("in", 0)
+
+    await loop.handle(consumer, {tp: [record(7), record(8, b"q")]}, 1)
+    await loop.handle(consumer, {tp: [record(9)]}, 1)
+    assert journal == [("sent", "out")] * 3  # nothing saved or committed between checkpoints
+    await loop.checkpoint(consumer)
+
+    kinds = [kind for kind, _ in journal]
+    assert kinds[3:5] == ["sent", "sent"]  # one changelog record per touched key
+    assert journal[3:5] == [("sent", "counts-changelog")] * 2
+    assert sorted(kinds[5:7]) == ["stored", "stored"]
+    assert kinds[7] == "persisted"
+    assert journal[-1] == ("committed", {tp: 10})
+    assert counts.get("p") == [7, 9]
+    assert loop.positions[tp] == 10
+
+
+async def test_a_fetch_after_the_flow_stopped_is_not_processed_but_read_again() -> None:
+    journal = Journal()
+    loop = loop_of(Counting(KeyedState({}, lambda key: [])), journal)
+    consumer = FakeConsumer(journal)
+    consumer.flow_active = False
+
+    await loop.handle(consumer, {TP("in", 0): [record(1)]}, 1)
+    await loop.checkpoint(consumer)
+
+    assert journal == [("seek", None)]
+
+
+@pytest.mark.usefixtures("exits")
+async def test_a_fetch_that_fails_stops_the_worker_before_anything_is_committed() -> None:
+    journal = Journal()
+    loop = loop_of(Broken(), journal)
     with pytest.raises(Exited) as exited:
-        await loop(FakeStream([event(1), event(2)]))
+        await loop.handle(FakeConsumer(journal), {TP("in", 0): [record(1)]}, 1)
     assert exited.value.code == agents.EXIT_BATCH_FAILED
+    assert journal == []
 
 
-async def test_a_batch_that_succeeds_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_output(app: Any, out: list[Any]) -> None:
-        assert out == []
+@pytest.mark.usefixtures("exits")
+async def test_output_the_broker_refuses_stops_the_worker_before_state_or_offsets() -> None:
+    journal = Journal()
+    counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
+    loop = loop_of(Counting(counts), journal, counts, failing="out")
+    consumer = FakeConsumer(journal)
+    await loop.handle(consumer, {TP("in", 0): [record(1)]}, 1)
+    with pytest.raises(Exited):
+        await loop.checkpoint(consumer)
+    assert journal == []
 
-    monkeypatch.setattr(agents, "deliver", no_output)
-    echo = Echo()
-    stats = agents.AgentStats("x")
-    loop = agents.run_batches(None, echo, None, stats, batch_size=10)  # type: ignore[arg-type]
-    await loop(FakeStream([event(1), event(2)]))
-    assert echo.seen == [1, 2]
-    assert stats.counts["records"] == 2
+
+async def test_a_fetch_cut_off_half_way_leaves_nothing_saved_or_committed() -> None:
+    journal = Journal()
+    counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
+    loop = loop_of(Counting(counts), journal, counts)
+    consumer = FakeConsumer(journal)
+    await loop.handle(consumer, {TP("in", 0): [record(1)]}, 1)
+
+    class CutOff(Counting):
+        def process(self, records: list[Any]) -> Batch:
+            super().process(records)
+            raise asyncio.CancelledError
+
+    loop.routes[0].processor = CutOff(counts)
+    with pytest.raises(asyncio.CancelledError):
+        await loop.handle(consumer, {TP("in", 0): [record(2)]}, 1)
+    await loop.checkpoint(consumer)
+
+    assert journal == [("sent", "out")]  # the first fetch's output, and nothing after
