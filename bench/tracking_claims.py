@@ -12,10 +12,12 @@ server and table, each with ``--tracers`` concurrent claimers holding their own 
 - procrastinate (PyPI): the same number of jobs deferred, then its worker (``concurrency`` =
   tracers) fetching them, a peer queue doing the same claims.
 
-Then paicha and the raw loop again, paced: the tracers together offered half the rate the raw
-loop reached, latency counted from each claim's scheduled start. At saturation a latency is
-mostly the wait for a core (Little's law: tracers / rate, 20-30 ms for the raw loop here), so
-the p99 target is judged under that load, and the saturated p99s are printed beside it.
+Then paicha and the raw loop again, paced: the tracers together offering a quarter, then half,
+of the rate the raw loop reached, latency counted from each claim's scheduled start. At
+saturation a latency is mostly the wait for a core (Little's law: tracers / rate, 20-30 ms for
+the raw loop here), so the p99 target is judged under load, at both points; the saturated p99s
+are printed beside them. (64 tracers working tasks claim a few times an hour each; a quarter of
+the raw loop is several hundred claims a second.)
 
 Targets (issue 5): p99 under 50 ms; at least 0.8x the raw loop; at least 5x procrastinate.
 Not a test: it prints a table and writes nothing but its own throwaway database.
@@ -46,6 +48,8 @@ from services.tracking.db.models import ScreeningTask
 from services.tracking.db.session import Database
 
 TEAM = "T140105001"
+PACED = (0.25, 0.5)  # offered loads of the paced runs, as shares of the raw loop's rate
+WAYS = ("paicha", "raw")
 RAW_CLAIM = """
 UPDATE screening_tasks SET status = 'claimed', claimed_by = %s, claimed_at = now(),
        lease_expires_at = now() + interval '30 minutes'
@@ -239,11 +243,10 @@ def bench_procrastinate(url: str, jobs: int, concurrency: int) -> Result:
 
 def report(results: dict[str, Result], tracers: int) -> Table:
     ours, raw, peer = results["paicha"], results["raw"], results["procrastinate"]
-    paced = results["paicha paced"]
     table = Table(title=f"claim-next, {tracers} concurrent tracers, same server and run")
     for column in ("way", "claims", "seconds", "claims/s", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "way" else "right")
-    for result in (ours, raw, peer, paced, results["raw paced"]):
+    for result in (ours, raw, peer, *(results[f"{k} paced {f}"] for f in PACED for k in WAYS)):
         p50, p99 = result.percentile(50), result.percentile(99)
         table.add_row(
             result.name,
@@ -254,9 +257,12 @@ def report(results: dict[str, Result], tracers: int) -> Table:
             "-" if p99 is None else f"{p99:.1f}",
         )
     table.add_section()
-    p99 = paced.percentile(99) or 0.0
-    checks = [
-        ("p99 at half the raw loop's rate (target < 50 ms)", f"{p99:.1f} ms", p99 < 50),
+    checks = []
+    for share in PACED:
+        p99 = results[f"paicha paced {share}"].percentile(99) or 0.0
+        label = f"p99 at {share:.0%} of the raw loop's rate (target < 50 ms)"
+        checks.append((label, f"{p99:.1f} ms", p99 < 50))
+    checks += [
         (
             "paicha / raw (target >= 0.8x)",
             f"{ours.rate / raw.rate:.2f}x",
@@ -287,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
             refill(url, args.tasks)
             results[key] = run(url, args.tracers)
         # Latency under load rather than at saturation: every tracer claiming on a schedule, all
-        # together at half the rate the raw loop just reached.
-        interval = args.tracers / (0.5 * results["raw"].rate)
-        for key, run in (("paicha", bench_paicha), ("raw", bench_raw)):
-            refill(url, args.tasks)
-            result = run(url, args.tracers, interval)
-            result.name += f" (paced, {args.tracers / interval:,.0f}/s offered)"
-            results[f"{key} paced"] = result
+        # together at a share of the rate the raw loop just reached.
+        for share in PACED:
+            interval = args.tracers / (share * results["raw"].rate)
+            for key, run in (("paicha", bench_paicha), ("raw", bench_raw)):
+                refill(url, args.tasks)
+                result = run(url, args.tracers, interval)
+                result.name += f" (paced, {args.tracers / interval:,.0f}/s offered)"
+                results[f"{key} paced {share}"] = result
         results["procrastinate"] = bench_procrastinate(url, args.tasks, args.tracers)
     console.print(report(results, args.tracers))
     return 0
