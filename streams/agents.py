@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.streams import _current_event
 from faust.types import TP
 
@@ -91,9 +92,15 @@ class BatchLoop:
     """Takes the processors' records out of each fetch, and checkpoints what they did."""
 
     def __init__(
-        self, app: faust.App, routes: Iterable[Route], *, checkpoint_every: float = 1.0
+        self,
+        app: faust.App,
+        routes: Iterable[Route],
+        *,
+        partitions: int,
+        checkpoint_every: float = 1.0,
     ) -> None:
         self.app = app
+        self.partitions = partitions  # of every keyed topic (co-partitioned), for ``_sweep``
         self.routes = list(routes)
         self.by_topic = {topic: route for route in self.routes for topic in route.topics}
         self.topics = frozenset(self.by_topic)
@@ -125,6 +132,7 @@ class BatchLoop:
             try:
                 self._consistent = False
                 await self._run(records)
+                self._sweep(consumer)
                 self._consistent = True
                 if time.monotonic() - self._last_checkpoint >= self.checkpoint_every:
                     await self._checkpoint(consumer)
@@ -184,6 +192,28 @@ class BatchLoop:
         for tp, batch in records.items():
             self._offsets[tp] = self.positions[tp] = batch[-1].offset + 1
 
+    def _sweep(self, consumer: Any) -> None:
+        """Retention for the keys no record touches: once a processor's horizon has moved a day,
+        every key of this worker's partitions in its table is pruned, and the changed ones are
+        saved at the checkpoint like touched ones (each to the partition its key hashes to, as
+        the key's records and so its changelog records are). Keys of partitions this worker no
+        longer holds (the memory store keeps them) are left to their owner."""
+        for route in self.routes:
+            if route.state is None or not route.processor.sweep_due():
+                continue
+            mine = {tp.partition for tp in consumer.assignment() if tp.topic in route.topics}
+            keys: dict[str, int] = {}
+            for raw in list(route.state.table.data.keys()):
+                partition = key_partition(raw, self.partitions)
+                if partition in mine:
+                    keys[raw.decode()] = partition
+            changed = route.processor.sweep(keys)
+            if changed:
+                _, touched = self._touched.setdefault(id(route), (route.state, {}))
+                for key in changed:
+                    touched[key] = keys[key]
+                log.info("retention: %d %s key(s) pruned", len(changed), route.stats.name)
+
     async def _save(self, touched: dict[int, tuple[KeyedState[Any], dict[str, int]]]) -> None:
         """The touched state to the changelog, awaited, and then to the local store."""
         writes = [
@@ -232,6 +262,12 @@ class BatchLoop:
         self._offsets.clear()
         self.positions.clear()
         self._consistent = True
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition a keyed record goes to: the Kafka clients' default partitioner (murmur2),
+    which every producer of these topics uses."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def die() -> NoReturn:

@@ -124,7 +124,7 @@ def build_app(
         Route(processor, state, AgentStats(name), sources)
         for name, sources, processor, state in wiring
     ]
-    batches = BatchLoop(app, routes)
+    batches = BatchLoop(app, routes, partitions=partitions)
     app.transport = BatchTransport(app.conf.broker_consumer, app, handler=batches)
     # Subscribed, so that faust's group assigns their partitions (with the tables' changelog
     # partitions of the same numbers); their records never reach a faust stream.

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -34,7 +35,7 @@ from paicha.matching.model import (
     StayChange,
 )
 from paicha.matching.params import MatchParams
-from paicha.matching.timeutil import to_micros
+from paicha.matching.timeutil import DAY, to_micros
 from paicha.task_records import task_record
 from streams import messages
 from streams.state import KeyedState
@@ -73,6 +74,7 @@ class Processor:
         self.topics = topics
         self.params = params
         self.watermark = 0  # the newest event time this processor has seen
+        self.swept_to = 0  # the horizon of the last retention sweep (``sweep``)
 
     def feed_topic(self, topic: str) -> str:
         """The contract name of a (possibly prefixed) topic."""
@@ -114,6 +116,19 @@ class Processor:
     def horizon(self) -> int:
         """Event time before which state is forgotten."""
         return self.watermark - self.params.retention
+
+    def sweep_due(self) -> bool:
+        """Whether the retention horizon moved a day since the last sweep of every key."""
+        return self.watermark > 0 and self.horizon() - self.swept_to >= DAY
+
+    def sweep(self, keys: Iterable[str]) -> list[str]:
+        """Retention for every key, touched by a record or not: ``process`` prunes the keys a
+        batch touches, so a person, cell or city gone quiet would keep its data for ever
+        (ARCHITECTURE: bounded state, and privacy). Prunes each key's state to the horizon and
+        returns the keys whose state changed, for the caller to save as it saves touched ones.
+        Processors that keep no person data keep this default: nothing to forget."""
+        self.swept_to = self.horizon()
+        return []
 
     def expired(self, batch: Batch, end: int) -> bool:
         """Whether a record ending at ``end`` is older than retention (counted, not processed)."""
@@ -162,6 +177,11 @@ class PeopleProcessor(Processor):
             self._to_cells(batch, stay_changes, case_changes)
             stays.prune(track, self.horizon())
         return batch
+
+    def sweep(self, keys: Iterable[str]) -> list[str]:
+        horizon = self.horizon()
+        self.swept_to = horizon
+        return _pruned(self.tracks, keys, lambda track: stays.prune(track, horizon))
 
     def _case(self, batch: Batch, case: Case) -> None:
         track = self.tracks.get(case.person_id)
@@ -265,6 +285,11 @@ class CellProcessor(Processor):
             _to_people(batch, self.topics, found)
         return batch
 
+    def sweep(self, keys: Iterable[str]) -> list[str]:
+        horizon = self.horizon()
+        self.swept_to = horizon
+        return _pruned(self.cells, keys, lambda cell: cell_join.prune(cell, horizon))
+
     def _state(self, batch: Batch, cell: int) -> cell_join.CellState:
         batch.touched.add(str(cell))
         return self.cells.get(str(cell))
@@ -294,6 +319,11 @@ class CityProcessor(Processor):
                     raise messages.MessageError(f"not a city message: {type(message).__name__}")
                 _to_people(batch, self.topics, found)
         return batch
+
+    def sweep(self, keys: Iterable[str]) -> list[str]:
+        horizon = self.horizon()
+        self.swept_to = horizon
+        return _pruned(self.cities, keys, lambda city: city_join.prune(city, horizon))
 
     def _state(self, batch: Batch, city_code: str) -> city_join.CityState:
         batch.touched.add(city_code)
@@ -353,3 +383,15 @@ def _to_people(batch: Batch, topics: TopicNames, found: list[ExposureChange]) ->
 def wall_clock() -> int:
     """Now, in the core's microseconds: what ``detected_at`` is stamped with."""
     return to_micros(datetime.now(UTC))
+
+
+def _pruned(state: KeyedState[Any], keys: Iterable[str], prune: Callable[[Any], None]) -> list[str]:
+    """Prune each key's state; the keys whose state moved its ``pruned_to`` (so changed)."""
+    changed = []
+    for key in keys:
+        item = state.get(key)
+        before = item.pruned_to
+        prune(item)
+        if item.pruned_to != before:
+            changed.append(key)
+    return changed

@@ -31,6 +31,10 @@ class Processor(Protocol):
 
     def process(self, records: Iterable[Record]) -> Batch: ...
 
+    def sweep_due(self) -> bool: ...
+
+    def sweep(self, keys: Iterable[str]) -> list[str]: ...
+
 
 @dataclass(slots=True)
 class Node:
@@ -128,8 +132,23 @@ class Bus:
                 if batch_in:
                     busy = True
                     counts.update({f"{topic}:{k}": v for k, v in sink(batch_in).items()})
+        self.sweep()
         self.totals.update(counts)
         return counts
+
+    def sweep(self) -> int:
+        """Retention for the keys no record touches, as the faust workers' batch loop does it:
+        once a processor's horizon has moved a day, every key of its table (saved or live) is
+        pruned, and the changed ones are saved at the next checkpoint; how many changed."""
+        changed = 0
+        for node in self.nodes:
+            if node.state is None or not node.processor.sweep_due():
+                continue
+            keys = {key.decode() for key in node.state.table} | set(node.state.live())
+            swept = node.processor.sweep(sorted(keys))
+            node.dirty.update(swept)
+            changed += len(swept)
+        return changed
 
     def _sinks_for(self, logs: dict[str, _Log]) -> list[tuple[str, Sink]]:
         """The sinks, and for a topic nobody here reads (escalations, say) the ``unread`` sink:

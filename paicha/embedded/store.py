@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,12 @@ class StateStore:
 
     def write(self, store: str, key: bytes, value: bytes) -> None:
         self._state[(store, key)] = value
+
+    def keys(self, store: str) -> set[bytes]:
+        """Every key the store holds, committed or written since."""
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM state WHERE store = ?", (store,)).fetchall()
+        return {bytes(row[0]) for row in rows} | {k for (s, k) in self._state if s == store}
 
     def meta(self, name: str, default: Any = None) -> Any:
         """A named value: the latest written, committed or not."""
@@ -116,3 +123,7 @@ class StoreTable:
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._store.write(self._name, key, value)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The keys, as a faust table's store iterates them."""
+        return iter(self._store.keys(self._name))

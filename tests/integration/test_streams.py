@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 
 from paicha.batch import run_match
 from paicha.ingest import produce_folder
+from paicha.matching import stays
 from paicha.matching.params import MatchParams
 from paicha.settings import Settings
 from paicha.simulate.scenario import SimulationConfig, simulate_city
@@ -112,3 +114,65 @@ async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match_and_commits_
     differ = {p for p in set(got) & set(expected) if got[p] != expected[p]}
     assert (missing, extra, differ) == (set(), set(), set())
     assert behind == dict.fromkeys(inputs, 0)
+
+
+def latest_on(bootstrap: str, topic: str) -> dict[bytes, bytes]:
+    """The newest value of each key on a topic, read from the start."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1500,
+    )
+    try:
+        return {record.key: record.value for record in consumer}
+    finally:
+        consumer.close()
+
+
+@pytest.mark.parametrize("store", ["memory", "rocksdb"])
+async def test_a_person_gone_quiet_is_forgotten_in_the_changelog_after_retention(
+    kafka_bootstrap: str, topic_suffix: str, tmp_path: Path, store: str
+) -> None:
+    """No record of p arrives after its first day; once the event time is 30 days on (q's ping),
+    the worker's retention sweep writes p's track without its stays, so a recovering worker
+    does not bring them back either (ARCHITECTURE: retention is bounded state, and privacy)."""
+    settings = Settings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"q{store}{topic_suffix}-",
+        partitions=PARTITIONS,
+        state_store=store,
+    )
+    names = TopicNames(settings.topic_prefix)
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, names, PARTITIONS)
+    app = build_app(settings, datadir=tmp_path / "faust")
+    await app.start()
+    changelog = app.tables["tracks"].changelog_topic.get_topic_name()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+
+    def ping(event_id: str, person: str, at: str) -> None:
+        body = {"event_id": event_id, "person_id": person, "lat": 37.87, "lon": 112.55}
+        value = orjson.dumps(body | {"observed_at": at})
+        producer.send(names.trajectories, key=person.encode(), value=value).get(timeout=30)
+
+    async def track_of_p() -> stays.PersonTrack | None:
+        saved = (await asyncio.to_thread(latest_on, kafka_bootstrap, changelog)).get(b"p")
+        return None if saved is None else pickle.loads(saved)
+
+    try:
+        ping("p1", "p", "2021-12-01T08:00:00+08:00")
+        ping("p2", "p", "2021-12-01T08:20:00+08:00")
+        deadline = time.monotonic() + 120
+        track = None
+        while time.monotonic() < deadline and not (track and track.stays):
+            track = await track_of_p()
+        assert track is not None and track.stays, "p's track must reach the changelog first"
+
+        ping("q1", "q", "2021-12-31T08:00:00+08:00")
+        while time.monotonic() < deadline and track is not None and track.stays:
+            track = await track_of_p()
+    finally:
+        producer.close()
+        await app.stop()
+    assert track is not None and track.stays == []

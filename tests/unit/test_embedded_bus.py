@@ -4,6 +4,7 @@ nothing. (SQLite state in a temporary file; no broker, no database server.)"""
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -153,3 +154,27 @@ def test_a_topic_nothing_reads_goes_to_its_unread_sink_not_nowhere(tmp_path: Pat
 
     assert set(unread) == {NAMES.dead_letters, "escalations"}
     assert orjson.loads(unread[NAMES.dead_letters][0])["field"] == "lat"
+
+
+def test_a_person_gone_quiet_is_swept_from_the_stored_state(tmp_path: Path) -> None:
+    """Retention reaches keys no record touches any more, in what is saved as well as live."""
+
+    def ping(event_id: str, person: str, at: str) -> tuple[str, bytes, bytes]:
+        body = {"event_id": event_id, "person_id": person, "lat": 37.87, "lon": 112.55}
+        return (NAMES.trajectories, person.encode(), orjson.dumps(body | {"observed_at": at}))
+
+    store = StateStore(tmp_path / "streams.sqlite3")
+    bus = build_bus(names=NAMES, params=MatchParams(), partitions=2, store=store, sinks={})
+    bus.run(
+        [ping("p1", "p", "2021-12-01T08:00:00+08:00"), ping("p2", "p", "2021-12-01T08:20:00+08:00")]
+    )
+    bus.save_state()
+    store.commit()
+    # A fresh bus on the same store: p is in the saved state only, not live.
+    bus = build_bus(names=NAMES, params=MatchParams(), partitions=2, store=store, sinks={})
+    bus.run([ping("q1", "q", "2021-12-31T08:00:00+08:00")])
+    bus.save_state()
+    store.commit()
+
+    saved = store.read("tracks", b"p")
+    assert saved is not None and pickle.loads(saved).stays == []

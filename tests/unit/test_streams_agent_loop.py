@@ -4,6 +4,7 @@ committed, and a fetch either fully handled or consumed again, never lost."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 from types import SimpleNamespace
 from typing import Any
 
@@ -63,10 +64,19 @@ class FakeTable:
         return self.data.get(key)
 
 
+ONE_PARTITION = frozenset({TP("in", 0)})
+
+
 class FakeConsumer:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(
+        self, journal: Journal, assigned: frozenset[TP] = frozenset({TP("in", 0)})
+    ) -> None:
         self.journal = journal
         self.flow_active = True
+        self.assigned = assigned
+
+    def assignment(self) -> frozenset[TP]:
+        return self.assigned
 
     async def perform_seek(self) -> None:
         self.journal.append(("seek", None))
@@ -91,6 +101,26 @@ class Counting:
             batch.send("out", record.key, record.value)
         return batch
 
+    def sweep_due(self) -> bool:
+        return False
+
+
+class Forgetting:
+    """Touches nothing; a retention sweep is due once, and every key it is handed changed."""
+
+    def __init__(self) -> None:
+        self.swept: list[str] | None = None
+
+    def process(self, records: list[Any]) -> Batch:
+        return Batch()
+
+    def sweep_due(self) -> bool:
+        return self.swept is None
+
+    def sweep(self, keys: list[str]) -> list[str]:
+        self.swept = sorted(keys)
+        return list(keys)
+
 
 class Broken:
     def process(self, records: list[Any]) -> Batch:
@@ -101,14 +131,18 @@ def record(offset: int, key: bytes = b"p") -> Any:
     return SimpleNamespace(topic="in", partition=0, offset=offset, key=key, value=b"{}")
 
 
-def loop_of(processor: Any, journal: Journal, state: Any = None, **producer: Any) -> Any:
+def loop_of(
+    processor: Any, journal: Journal, state: Any = None, partitions: int = 1, **producer: Any
+) -> Any:
     app = SimpleNamespace(
         producer=FakeProducer(journal, **producer),
         monitor=SimpleNamespace(stream_inbound_time={}),
         consumer_generation_id=1,
     )
     route = agents.Route(processor, state, agents.AgentStats("x"), ("in",))
-    return agents.BatchLoop(app, [route], checkpoint_every=3600.0)  # type: ignore[arg-type]
+    return agents.BatchLoop(  # type: ignore[arg-type]
+        app, [route], partitions=partitions, checkpoint_every=3600.0
+    )
 
 
 @pytest.fixture
@@ -193,3 +227,27 @@ async def test_a_fetch_cut_off_half_way_leaves_nothing_saved_or_committed() -> N
     await loop.checkpoint(consumer)
 
     assert journal == [("sent", "out")]  # the first fetch's output, and nothing after
+
+
+async def test_keys_no_record_touches_are_swept_on_this_workers_partitions_and_saved() -> None:
+    """Retention reaches a person gone quiet: every key of the partitions this worker holds is
+    handed to the processor's sweep, and what it changed is saved at the checkpoint; keys of
+    other partitions (the memory store keeps them after a rebalance) are left to their owner."""
+    journal = Journal()
+    table = FakeTable(journal)
+    keys = [f"P{i:03d}".encode() for i in range(12)]
+    for key in keys:
+        dict.__setitem__(table.data, key, pickle.dumps([1]))
+    mine = sorted(key.decode() for key in keys if agents.key_partition(key, 2) == 1)
+    assert 0 < len(mine) < len(keys)  # the keys fall in both partitions
+    forgetting = Forgetting()
+    state: KeyedState[list[int]] = KeyedState(table, lambda key: [])
+    loop = loop_of(forgetting, journal, state, partitions=2)
+    consumer = FakeConsumer(journal, assigned=frozenset({TP("in", 1)}))
+
+    await loop.handle(consumer, {TP("in", 1): [record(5)]}, 1)
+    await loop.checkpoint(consumer)
+
+    assert forgetting.swept == mine
+    assert sorted(key.decode() for kind, key in journal if kind == "stored") == mine
+    assert journal[-1] == ("committed", {TP("in", 1): 6})

@@ -88,3 +88,35 @@ def test_a_person_who_becomes_a_case_has_the_open_task_closed() -> None:
     )
     assert [orjson.loads(v)["status"] for _, _, v in opened.out] == ["open"]
     assert [orjson.loads(v)["close_reason"] for _, _, v in closed.out] == ["became_case"]
+
+
+def test_a_person_gone_quiet_keeps_no_data_past_retention() -> None:
+    """``process`` prunes only the keys a batch touches: the sweep reaches the others."""
+    people = PeopleProcessor(tracks=KeyedState({}, stays.PersonTrack), topics=NAMES, params=PARAMS)
+    late = ping("q1", "q", 0).replace(b"2021-12-01", b"2021-12-31")
+    people.process([record("trajectories", 1, ping("p1", "p", 0), key=b"p")])
+    people.process([record("trajectories", 2, ping("p2", "p", 5), key=b"p")])
+    people.process([record("trajectories", 3, late, key=b"q")])
+    assert people.tracks.get("p").stays  # untouched since: still held
+    assert people.sweep_due()
+
+    changed = people.sweep(["p", "q"])
+
+    assert "p" in changed
+    assert not people.tracks.get("p").stays and people.tracks.get("q").stays
+    assert not people.sweep_due()  # once a day of event time, not on every batch
+
+
+def test_a_cell_no_stay_touches_any_more_is_swept_too() -> None:
+    cells = CellProcessor(
+        cells=KeyedState({}, lambda k: cell_join.CellState(int(k))), topics=NAMES, params=PARAMS
+    )
+    old = StayChange("p", 1, 0, 10 * MINUTE)
+    new = StayChange("q", 2, 30 * DAY, 30 * DAY + MINUTE)
+    cells.process([record(NAMES.cell_events, 1, messages.encode(old), key=b"1")])
+    cells.process([record(NAMES.cell_events, 2, messages.encode(new), key=b"2")])
+    assert set(cells.cells.get("1").persons) == {"p"}
+
+    changed = cells.sweep(["1", "2"])
+    assert "1" in changed
+    assert cells.cells.get("1").persons == {}
