@@ -63,7 +63,6 @@ def run(settings: Settings, console: Console, options: Options = Options()) -> N
     try:
         demo = ensure_demo_users(system.database, settings.embedded_dir, city, now=utc_now())
         app = create_app(system.service)
-        pages = {getattr(route, "path", "") for route in app.routes}
         watch = watching(
             system.database,
             interval_s=settings.watch_interval_seconds,
@@ -73,7 +72,7 @@ def run(settings: Settings, console: Console, options: Options = Options()) -> N
         )
         with _serving(settings, app), _relaying(system, stop), watch:
             url = f"http://{settings.http_host}:{settings.http_port}"
-            _banner(console, url, demo, settings, pages)
+            _banner(console, url, demo, settings)
             with _interruptible():
                 if options.feed:
                     _feed(console, system, city, settings, options)
@@ -180,14 +179,12 @@ def _banner(
     url: str,
     demo: dict[str, tuple[DemoUser, str]],
     settings: Settings,
-    pages: set[str],
 ) -> None:
     console.print()
     console.print(f"[bold]paicha[/] is up: [link={url}/docs]{url}[/link]")
     console.print(f"  API docs     {url}/docs")
-    for page in ("/dashboard", "/tracer"):
-        if page in pages:
-            console.print(f"  page         {url}{page}")
+    console.print(f"  supervisors  {url}/dashboard   (sign in with the supervisor's token)")
+    console.print(f"  tracers      {url}/tracer      (sign in with the tracer's token)")
     for role in ("tracer", "supervisor", "feed"):
         user, token = demo[role]
         where = user.team_id or user.jurisdiction
