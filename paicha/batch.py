@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paicha.feeds import FeedError, decode
+from paicha.feeds import FeedError, decode, feed_lines
 from paicha.matching.engine import Engine
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
@@ -22,7 +22,6 @@ from paicha.ping_slices import decoded_slices
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 NO_RETENTION = 2**61
-UTF8_BOM = b"\xef\xbb\xbf"  # some Windows tools start a UTF-8 file with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +118,17 @@ def _match_pings(
 
 def _lines(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:
     """Non-blank lines with their 1-based numbers, reporting bytes read every so often."""
-    read = 0
+    read = seen = 0
+
+    def count(size: int) -> None:
+        nonlocal read, seen
+        read += size
+        seen += 1
+        if on_progress is not None and seen % 10_000 == 0:
+            on_progress(read)
+            read = 0
+
     with path.open("rb") as stream:
-        for line_no, line in enumerate(stream, start=1):
-            read += len(line)
-            if on_progress is not None and line_no % 10_000 == 0:
-                on_progress(read)
-                read = 0
-            if line_no == 1:
-                line = line.removeprefix(UTF8_BOM)
-            if line.strip():
-                yield line_no, line
+        yield from feed_lines(stream, count)
     if on_progress is not None:
         on_progress(read)

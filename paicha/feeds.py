@@ -17,7 +17,7 @@ test holds the two together).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,13 +81,30 @@ def decode_ping_row(raw: Raw) -> PingRow:
     return (ping.event_id, ping.person_id, ping.lat, ping.lon, ping.observed_at)
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # some Windows tools start a UTF-8 file with it
+
+
+def feed_lines(
+    lines: Iterable[bytes], on_line: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSON Lines feed, stripped, with their 1-based numbers; the first
+    without a byte-order mark. ``on_line`` hears the size of every line read, blank ones too
+    (progress bars count bytes)."""
+    for number, line in enumerate(lines, start=1):
+        if on_line is not None:
+            on_line(len(line))
+        if number == 1:
+            line = line.removeprefix(UTF8_BOM)
+        line = line.strip()
+        if line:
+            yield number, line
+
+
 def read_jsonl(path: str | Path, topic: str) -> Iterator[tuple[int, FeedRecord | FeedError]]:
     """Each non-blank line of a JSON Lines file with its 1-based line number, decoded, or the
     ``FeedError`` that refused it: one bad line never hides the lines after it."""
     with Path(path).open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
+        for number, line in feed_lines(lines):
             try:
                 yield number, decode(topic, line)
             except FeedError as error:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paicha.errors import FeedError
-from paicha.feeds import decode
+from paicha.feeds import decode, feed_lines
 
 if TYPE_CHECKING:  # kafka-python only where records are produced, not for the keys
     from kafka import KafkaProducer
@@ -51,19 +51,13 @@ def produce_lines(
     on_line: Callable[[int], None] | None = None,
 ) -> None:
     """Validate and send each line of one feed; ``topic_name`` when the topic is prefixed."""
-    for line_no, line in enumerate(lines, start=1):
-        if on_line is not None:
-            on_line(len(line))
-        if line_no == 1:
-            line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
-        if not line.strip():
-            continue
+    for line_no, line in feed_lines(lines, on_line):
         try:
             record = decode(topic, line)
         except FeedError as error:
             report.rejected.append((topic, line_no, error))
             continue
-        producer.send(topic_name or topic, key=record_key(topic, record), value=line.strip())
+        producer.send(topic_name or topic, key=record_key(topic, record), value=line)
         report.accepted[topic] += 1
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from paicha.errors import FeedError, PaichaError, Problem
+from paicha.feeds import feed_lines
 from paicha.ingest import IngestReport
 
 DEFAULT_BATCH_RECORDS = 1_000
@@ -48,14 +49,7 @@ def batches(
     """Non-blank lines with their 1-based numbers, in batches under both limits."""
     batch: list[tuple[int, bytes]] = []
     size = 0
-    for line_no, line in enumerate(lines, start=1):
-        if on_line is not None:
-            on_line(len(line))
-        if line_no == 1:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-        line = line.strip()
-        if not line:
-            continue
+    for line_no, line in feed_lines(lines, on_line):
         if batch and (len(batch) >= max_records or size + len(line) + 1 > max_bytes):
             yield batch
             batch, size = [], 0

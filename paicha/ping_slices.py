@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paicha.errors import FeedError
-from paicha.feeds import decode_ping_row, decode_ping_rows
+from paicha.feeds import UTF8_BOM, decode_ping_row, decode_ping_rows
 from paicha.matching.stays import cell_of
 
 SLICE_BYTES = 24 * 1024 * 1024
@@ -55,7 +55,7 @@ def decode_slice(path: Path, start: int, end: int, resolution: int) -> DecodedSl
         stream.seek(start)
         data = stream.read(end - start)
     if start == 0:
-        data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark some tools write
+        data = data.removeprefix(UTF8_BOM)
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the slice ended with a newline: no line after it

@@ -20,7 +20,7 @@ from pathlib import Path
 from paicha.batch import FILE_ORDER
 from paicha.embedded.runtime import Runtime
 from paicha.errors import FeedError
-from paicha.feeds import decode
+from paicha.feeds import decode, feed_lines
 from paicha.ingest import record_key
 from streams.topics import TopicNames
 
@@ -80,29 +80,31 @@ def feed_city(
     for topic, path in feed_files(folder):
         already = done.get(topic, 0)
         chunk: list[tuple[str, bytes, bytes]] = []
-        line_no = 0
+        read = 0  # lines read, blank ones too: the position a resumed run goes on from
+
+        def heard(size: int, topic: str = topic, already: int = already) -> None:
+            nonlocal read
+            read += 1
+            on_progress(topic, size)
+            if read <= already:
+                report.skipped_bytes += size
+
         with path.open("rb") as lines:
-            for line_no, line in enumerate(lines, start=1):
-                on_progress(topic, len(line))
+            for line_no, line in feed_lines(lines, heard):
                 if line_no <= already:
-                    report.skipped_bytes += len(line)
-                    continue
-                if line_no == 1:
-                    line = line.removeprefix(b"\xef\xbb\xbf")
-                if not line.strip():
                     continue
                 try:
                     record = decode(topic, line)
                 except FeedError as error:
                     report.rejected.append((topic, line_no, error))
                     continue
-                chunk.append((names.name(topic), record_key(topic, record), line.strip()))
+                chunk.append((names.name(topic), record_key(topic, record), line))
                 report.sent[topic] += 1
                 if len(chunk) >= chunk_records:
                     submit(topic, chunk, line_no)
                     chunk = []
-        if line_no > already:
-            submit(topic, chunk, line_no)
+        if read > already:
+            submit(topic, chunk, read)
     for future in in_flight:
         future.result()
     return report

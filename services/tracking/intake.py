@@ -18,11 +18,10 @@ from typing import Any, Protocol
 import orjson
 
 from paicha.errors import FeedError, InvalidInput, PaichaError, Problem
-from paicha.feeds import decode
+from paicha.feeds import UTF8_BOM, decode
 from paicha.ingest import KEY_FIELD, record_key
 
 FEED_TOPICS: tuple[str, ...] = tuple(KEY_FIELD)
-BOM = b"\xef\xbb\xbf"
 
 
 class IntakeError(PaichaError):
@@ -94,7 +93,7 @@ def parse_batch(topic: str, body: bytes, limits: Limits) -> Batch:
         raise InvalidInput([Problem("topic", f"must be one of {', '.join(FEED_TOPICS)}")])
     if len(body) > limits.max_body_bytes:
         raise body_too_large(len(body), limits)
-    body = body.removeprefix(BOM)
+    body = body.removeprefix(UTF8_BOM)
     items: list[tuple[int, Any]]
     if body.lstrip()[:1] == b"[":
         try:
