@@ -75,6 +75,8 @@ class Processor:
         self.params = params
         self.watermark = 0  # the newest event time this processor has seen
         self.swept_to = 0  # the horizon of the last retention sweep (``sweep``)
+        # The person data kept by key, and how it forgets what ended before a horizon.
+        self.retained: tuple[KeyedState[Any], Callable[[Any, int], None]] | None = None
 
     def feed_topic(self, topic: str) -> str:
         """The contract name of a (possibly prefixed) topic."""
@@ -125,10 +127,20 @@ class Processor:
         """Retention for every key, touched by a record or not: ``process`` prunes the keys a
         batch touches, so a person, cell or city gone quiet would keep its data for ever
         (ARCHITECTURE: bounded state, and privacy). Prunes each key's state to the horizon and
-        returns the keys whose state changed, for the caller to save as it saves touched ones.
-        Processors that keep no person data keep this default: nothing to forget."""
-        self.swept_to = self.horizon()
-        return []
+        returns the keys whose state changed (its ``pruned_to`` moved), for the caller to save
+        as it saves touched ones. Nothing for processors that keep no person data."""
+        horizon = self.swept_to = self.horizon()
+        if self.retained is None:
+            return []
+        state, prune = self.retained
+        changed = []
+        for key in keys:
+            item = state.get(key)
+            before = item.pruned_to
+            prune(item, horizon)
+            if item.pruned_to != before:
+                changed.append(key)
+        return changed
 
     def expired(self, batch: Batch, end: int) -> bool:
         """Whether a record ending at ``end`` is older than retention (counted, not processed)."""
@@ -146,6 +158,7 @@ class PeopleProcessor(Processor):
     def __init__(self, *, tracks: KeyedState[stays.PersonTrack], **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.tracks = tracks
+        self.retained = (tracks, stays.prune)
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
@@ -177,11 +190,6 @@ class PeopleProcessor(Processor):
             self._to_cells(batch, stay_changes, case_changes)
             stays.prune(track, self.horizon())
         return batch
-
-    def sweep(self, keys: Iterable[str]) -> list[str]:
-        horizon = self.horizon()
-        self.swept_to = horizon
-        return _pruned(self.tracks, keys, lambda track: stays.prune(track, horizon))
 
     def _case(self, batch: Batch, case: Case) -> None:
         track = self.tracks.get(case.person_id)
@@ -260,6 +268,7 @@ class CellProcessor(Processor):
     def __init__(self, *, cells: KeyedState[cell_join.CellState], **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.cells = cells
+        self.retained = (cells, cell_join.prune)
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
@@ -285,11 +294,6 @@ class CellProcessor(Processor):
             _to_people(batch, self.topics, found)
         return batch
 
-    def sweep(self, keys: Iterable[str]) -> list[str]:
-        horizon = self.horizon()
-        self.swept_to = horizon
-        return _pruned(self.cells, keys, lambda cell: cell_join.prune(cell, horizon))
-
     def _state(self, batch: Batch, cell: int) -> cell_join.CellState:
         batch.touched.add(str(cell))
         return self.cells.get(str(cell))
@@ -301,6 +305,7 @@ class CityProcessor(Processor):
     def __init__(self, *, cities: KeyedState[city_join.CityState], **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.cities = cities
+        self.retained = (cities, city_join.prune)
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
@@ -319,11 +324,6 @@ class CityProcessor(Processor):
                     raise messages.MessageError(f"not a city message: {type(message).__name__}")
                 _to_people(batch, self.topics, found)
         return batch
-
-    def sweep(self, keys: Iterable[str]) -> list[str]:
-        horizon = self.horizon()
-        self.swept_to = horizon
-        return _pruned(self.cities, keys, lambda city: city_join.prune(city, horizon))
 
     def _state(self, batch: Batch, city_code: str) -> city_join.CityState:
         batch.touched.add(city_code)
@@ -383,15 +383,3 @@ def _to_people(batch: Batch, topics: TopicNames, found: list[ExposureChange]) ->
 def wall_clock() -> int:
     """Now, in the core's microseconds: what ``detected_at`` is stamped with."""
     return to_micros(datetime.now(UTC))
-
-
-def _pruned(state: KeyedState[Any], keys: Iterable[str], prune: Callable[[Any], None]) -> list[str]:
-    """Prune each key's state; the keys whose state moved its ``pruned_to`` (so changed)."""
-    changed = []
-    for key in keys:
-        item = state.get(key)
-        before = item.pruned_to
-        prune(item)
-        if item.pruned_to != before:
-            changed.append(key)
-    return changed

@@ -14,16 +14,16 @@ from sqlalchemy.orm import Session
 
 from paicha.errors import InvalidInput
 from services.tracking import work
-from services.tracking.access import Caller, require_role
+from services.tracking.access import Caller
 from services.tracking.api.auth import ServiceDep
 from services.tracking.api.errors import STATUS
 from services.tracking.api.service import TrackingService
 from services.tracking.compliance.figures import HOUR, hour_floor
 from services.tracking.compliance.read import Scope, compliance
-from services.tracking.errors import Forbidden, TrackingError
+from services.tracking.errors import TrackingError
 from services.tracking.supervision import deadline_list, teams_in_scope
 from services.tracking.web.render import duration, local_time, page, percent, templates
-from services.tracking.web.session import COOKIE, PageRefused, check_csrf, csrf_token, page_caller
+from services.tracking.web.session import COOKIE, check_csrf, csrf_token, page_caller_as
 
 router = APIRouter(include_in_schema=False)
 WINDOW = timedelta(hours=24)
@@ -31,12 +31,7 @@ REFRESH_S = 5
 
 
 def _supervisor(request: Request, tracking: TrackingService) -> Caller:
-    caller = page_caller(request, tracking)
-    try:
-        require_role(caller, "supervisor", action="the dashboard")
-    except Forbidden as error:
-        raise PageRefused(caller, 403, error.reason) from None
-    return caller
+    return page_caller_as(request, tracking, "supervisor", page="the dashboard")
 
 
 def snapshot(session: Session, caller: Caller, tracking: TrackingService) -> dict[str, Any]:

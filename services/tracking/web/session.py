@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.tracking.access import Caller
+from services.tracking.access import Caller, Role, require_role
 from services.tracking.api.service import TrackingService
 from services.tracking.errors import Forbidden
 from services.tracking.users import authenticate
@@ -56,6 +56,16 @@ def page_caller(request: Request, tracking: TrackingService) -> Caller:
             caller = authenticate(session, token)
     if caller is None:
         raise SignInRequired(request.url.path)
+    return caller
+
+
+def page_caller_as(request: Request, tracking: TrackingService, role: Role, *, page: str) -> Caller:
+    """The signed-in caller, who must have ``role`` for ``page``: a 403 page otherwise."""
+    caller = page_caller(request, tracking)
+    try:
+        require_role(caller, role, action=page)
+    except Forbidden as error:
+        raise PageRefused(caller, 403, error.reason) from None
     return caller
 
 

@@ -11,27 +11,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paicha.errors import InvalidInput, Problem
 from services.tracking import queries, work
-from services.tracking.access import Caller, require_role
+from services.tracking.access import Caller
 from services.tracking.api.auth import ServiceDep
 from services.tracking.api.service import TrackingService
 from services.tracking.db.repository import TaskFilters
-from services.tracking.errors import Forbidden, TrackingError
+from services.tracking.errors import TrackingError
 from services.tracking.transitions import OUTCOMES
 from services.tracking.web.dashboard import error_page
 from services.tracking.web.render import page
-from services.tracking.web.session import PageRefused, check_csrf, page_caller
+from services.tracking.web.session import check_csrf, page_caller_as
 
 router = APIRouter(include_in_schema=False)
 QUEUE_PAGE = 50
 
 
 def _tracer(request: Request, tracking: TrackingService) -> Caller:
-    caller = page_caller(request, tracking)
-    try:
-        require_role(caller, "tracer", action="the tracer's page")
-    except Forbidden as error:
-        raise PageRefused(caller, 403, error.reason) from None
-    return caller
+    return page_caller_as(request, tracking, "tracer", page="the tracer's page")
 
 
 @router.get("/tracer")
