@@ -12,10 +12,9 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from paicha.batch import run_match
+from bench.streams_runs import expected_tasks, task_view
 from paicha.ingest import produce_folder
 from paicha.matching import stays
-from paicha.matching.params import MatchParams
 from paicha.settings import Settings
 from paicha.simulate.scenario import SimulationConfig, simulate_city
 from streams.app import build_app
@@ -25,24 +24,6 @@ from tests.integration.kafka_tools import group_behind
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 4
-
-
-def task_view(task: dict[str, Any]) -> tuple[str, frozenset[str]]:
-    """What must agree: the kind and the evidence, without the clock's stamps."""
-    evidence = frozenset(
-        orjson.dumps(
-            {k: v for k, v in e.items() if k != "detected_at"}, option=orjson.OPT_SORT_KEYS
-        ).decode()
-        for e in task["evidence"]
-    )
-    return task["kind"], evidence
-
-
-def expected_tasks(folder: Path) -> dict[str, tuple[str, frozenset[str]]]:
-    from paicha.task_records import task_record
-
-    run = run_match(folder, params=MatchParams(), clock=lambda: 0, on_reject=lambda r: None)
-    return {pid: task_view(task_record(t)) for pid, t in run.tasks.items()}
 
 
 def open_tasks_on_topic(

@@ -49,11 +49,11 @@ def fill_queue(database: Database, count: int, team: str = "T140105001") -> None
         session.execute(insert(ScreeningTask), rows)
 
 
-def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) -> None:
-    fill_queue(world.database, TASKS)
-    database = Database(url=world.database.url, pool_size=CLAIMERS, max_overflow=0)
-    claimed: list[list[str]] = [[] for _ in range(CLAIMERS)]
-    start = threading.Barrier(CLAIMERS)
+def drain(database: Database, claimers: int) -> tuple[list[list[str]], list[BaseException]]:
+    """``claimers`` tracers of one team claiming at once until the queue is empty: what each
+    claimed, and what any of them raised. Disposes of ``database`` when they are done."""
+    claimed: list[list[str]] = [[] for _ in range(claimers)]
+    start = threading.Barrier(claimers)
     errors: list[BaseException] = []
 
     def tracer(index: int) -> None:
@@ -69,15 +69,22 @@ def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) ->
                 if task_id is None:
                     return
                 claimed[index].append(task_id)
-        except BaseException as error:  # surfaced below; a thread's exception is otherwise lost
+        except BaseException as error:  # surfaced by the caller; otherwise lost with the thread
             errors.append(error)
 
-    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(CLAIMERS)]
+    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(claimers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     database.dispose()
+    return claimed, errors
+
+
+def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) -> None:
+    fill_queue(world.database, TASKS)
+    database = Database(url=world.database.url, pool_size=CLAIMERS, max_overflow=0)
+    claimed, errors = drain(database, CLAIMERS)
 
     assert errors == []
     everything = [task for mine in claimed for task in mine]

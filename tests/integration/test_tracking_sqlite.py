@@ -13,12 +13,11 @@ from sqlalchemy import func, select
 
 from services.tracking import work
 from services.tracking.access import Caller
-from services.tracking.db import repository
 from services.tracking.db.models import ScreeningTask, TaskHistory
 from services.tracking.db.session import Database
 from services.tracking.errors import Conflict
 
-from .test_tracking_claims import fill_queue
+from .test_tracking_claims import drain, fill_queue
 from .test_tracking_world import T0, World, build_world
 
 CLAIMERS = 16
@@ -40,32 +39,7 @@ def test_concurrent_claimers_on_sqlite_never_share_a_task_and_never_fail(
 ) -> None:
     fill_queue(sqlite_world.database, TASKS)
     database = Database(url=sqlite_world.database.url)
-    claimed: list[list[str]] = [[] for _ in range(CLAIMERS)]
-    start = threading.Barrier(CLAIMERS)
-    errors: list[BaseException] = []
-
-    def tracer(index: int) -> None:
-        caller = Caller(
-            user_id=f"tracer-{index}", role="tracer", jurisdiction="140105", team_id="T140105001"
-        )
-        try:
-            start.wait()
-            while True:
-                task_id = repository.claim_next(
-                    database, caller, now=T0, until=T0 + timedelta(minutes=30)
-                )
-                if task_id is None:
-                    return
-                claimed[index].append(task_id)
-        except BaseException as error:  # a thread's exception is otherwise lost
-            errors.append(error)
-
-    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(CLAIMERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    database.dispose()
+    claimed, errors = drain(database, CLAIMERS)
 
     assert errors == [], "no 'database is locked' or any other failure"
     everything = [task for mine in claimed for task in mine]
