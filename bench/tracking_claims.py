@@ -29,7 +29,6 @@ import argparse
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, insert, make_url, text
 
-from infra.postgres import PostgresCluster
+from infra.postgres import PostgresCluster, scratch_database
 from services.tracking.access import Caller
 from services.tracking.db import repository
 from services.tracking.db.migrate import upgrade
@@ -88,16 +87,10 @@ def bench_database(server_url: str | None) -> Iterator[str]:
         cluster = PostgresCluster()
         cluster.start()
         server_url = cluster.url
-    name = f"bench_claims_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        with scratch_database(server_url, "bench_claims") as url:
+            yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         if cluster is not None:
             cluster.stop()
 

@@ -18,6 +18,9 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -206,6 +209,25 @@ class PostgresCluster:
             raise InfraError(f"no '{SERVICE_USER}' user; run: make postgres-install") from None
         os.chown(folder, account.pw_uid, account.pw_gid)
         folder.chmod(0o700)
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of ``server_url`` (a SQLAlchemy URL): its URL, and
+    the database dropped afterwards, open connections and all. Creating one takes milliseconds,
+    far less than a new server, and nothing sees another's rows."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _is_server_bin(path: Path) -> bool:

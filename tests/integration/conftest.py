@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
+from infra.postgres import scratch_database
 from tests.integration.test_tracking_world import World, build_world
 
 HERE = Path(__file__).resolve().parent
@@ -32,16 +32,8 @@ def empty_database_url(database_url: str) -> Iterator[str]:
     Migration tests need a database with no tables in it, and tests must not see each other's
     rows; creating a database takes milliseconds, far less than a new server.
     """
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, "test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from infra.postgres import scratch_database
 from paicha.matching.policy import task_id_for
 from services.tracking.db.models import AuditEntry
 
@@ -50,30 +51,20 @@ LISTINGS = [
 @pytest.fixture(scope="module")
 def world(database_url: str) -> Iterator[World]:
     """One world for the whole matrix (it only reads, or is refused): building it is the cost."""
-    from sqlalchemy import create_engine, make_url, text
-
-    name = "test_tracking_scope"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    world = build_world(url)
-    for person, residence in (("p5", "140105001001"), ("p6", "140106001001")):
-        world.push_person(person, residence, name=f"名字{person}")
-        world.push_task(person)
-    world.push_task("p-city", jurisdiction=None, exposure_city="140100")  # unknown residence
-    # The foreign tasks are claimed by their own tracers, so every state has something to leak.
-    for tracer, person in (("tracer_a", "p5"), ("tracer_c", "p6")):
-        world.call(tracer, "POST", f"/v1/tasks/{task_id_for(person)}/claim")
-    try:
-        yield world
-    finally:
-        world.client.close()
-        world.database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, "test_tracking_scope") as url:
+        world = build_world(url)
+        for person, residence in (("p5", "140105001001"), ("p6", "140106001001")):
+            world.push_person(person, residence, name=f"名字{person}")
+            world.push_task(person)
+        world.push_task("p-city", jurisdiction=None, exposure_city="140100")  # unknown residence
+        # The foreign tasks are claimed by their own tracers: every state has something to leak.
+        for tracer, person in (("tracer_a", "p5"), ("tracer_c", "p6")):
+            world.call(tracer, "POST", f"/v1/tasks/{task_id_for(person)}/claim")
+        try:
+            yield world
+        finally:
+            world.client.close()
+            world.database.dispose()
 
 
 def leaks(answer_text: str, foreign_people: list[str]) -> list[str]:
