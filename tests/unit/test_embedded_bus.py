@@ -7,6 +7,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -17,8 +18,12 @@ from paicha.embedded.feeder import fed_completely, feed_city
 from paicha.embedded.runtime import Runtime
 from paicha.embedded.store import StateStore
 from paicha.embedded.topology import build_bus
+from paicha.feeds import decode
+from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
+from paicha.matching.timeutil import isoformat, to_micros
 from paicha.simulate import SimulationConfig, simulate_city
+from paicha.task_records import task_record
 from streams.processors import Record
 from streams.topics import TopicNames
 
@@ -178,3 +183,87 @@ def test_a_person_gone_quiet_is_swept_from_the_stored_state(tmp_path: Path) -> N
 
     saved = store.read("tracks", b"p")
     assert saved is not None and pickle.loads(saved).stays == []
+
+
+def test_the_bus_and_the_engine_send_the_same_records_across_more_than_the_retention(
+    tmp_path: Path,
+) -> None:
+    """Four weeks of event time, fed in four steps to the processors on the bus and to the
+    engine (as ``paicha match --retention-days`` and ``paicha run`` drive it): p's only contact
+    ages out and p is exposed again; q's contact ages out while a trip is kept, then q travels
+    again. Every record agrees, and each is what retention promises."""
+    t0 = datetime(2021, 12, 1, tzinfo=UTC)
+
+    def at(days: float, hours: float = 0) -> str:
+        return (t0 + timedelta(days=days, hours=hours)).isoformat()
+
+    def pings(person: str, days: float) -> list[tuple[str, bytes, bytes]]:
+        """An hour in one cell, a ping every ten minutes, from 08:00 on day ``days``."""
+        return [
+            (
+                NAMES.trajectories,
+                person.encode(),
+                orjson.dumps(
+                    {
+                        "event_id": f"{person}-{days}-{m}",
+                        "person_id": person,
+                        "lat": 37.87,
+                        "lon": 112.55,
+                        "observed_at": at(days, 8 + m / 60),
+                    }
+                ),
+            )
+            for m in range(0, 70, 10)
+        ]
+
+    def case(case_id: str, person: str, days: float) -> tuple[str, bytes, bytes]:
+        body = {"event_id": f"e-{case_id}", "case_id": case_id, "person_id": person}
+        body |= {"classification": "confirmed", "reported_at": at(days), "city_code": "140100"}
+        return (NAMES.cases, person.encode(), orjson.dumps(body))
+
+    def trip(person: str, days: float) -> tuple[str, bytes, bytes]:
+        body = {"event_id": f"t-{person}-{days}", "person_id": person, "city_code": "140100"}
+        body |= {"arrived_at": at(days), "departed_at": at(days, 2)}
+        return (NAMES.itineraries, person.encode(), orjson.dumps(body))
+
+    steps = [
+        pings("c1", 0) + pings("p", 0) + pings("q", 0) + [case("K1", "c1", 1)],
+        [trip("q", 10)],
+        pings("c2", 25) + pings("r", 25) + [case("K2", "c2", 25.5)],  # the horizon passes day 4
+        [*pings("p", 25), trip("q", 12)],
+    ]
+    clock_at = [to_micros(t0 + timedelta(days=d)) for d in (1, 11, 26, 27)]
+    now = [0]
+    sink = TaskSink()
+    store = StateStore(tmp_path / "streams.sqlite3")
+    bus = build_bus(
+        names=NAMES,
+        params=MatchParams(),
+        partitions=2,
+        store=store,
+        sinks={NAMES.screening_tasks: sink},
+        clock=lambda: now[0],
+    )
+    engine = Engine(params=MatchParams(), clock=lambda: now[0])
+    from_engine: list[dict[str, object]] = []
+    for step, clock in zip(steps, clock_at, strict=True):
+        now[0] = clock
+        bus.run(step)
+        for topic, _, value in step:
+            engine.submit(decode(topic, value))
+        from_engine += [task_record(task) for task in engine.flush()]
+
+    def by_task(records: list[dict[str, object]]) -> list[dict[str, object]]:
+        return sorted(records, key=lambda r: (str(r["person_id"]), int(str(r["version"]))))
+
+    assert by_task(sink.records) == by_task(from_engine)
+    latest = {str(t["person_id"]): t for t in sink.latest().values()}
+    p, q = latest["p"], latest["q"]
+    assert (p["version"], p["detected_at"]) == (2, isoformat(clock_at[3])), "p: a new round"
+    assert [e["case_id"] for e in p["evidence"]] == ["K2"]  # type: ignore[attr-defined]
+    assert (q["version"], q["kind"], q["due_at"]) == (
+        3,
+        "co_located",
+        isoformat(clock_at[0] + MatchParams().deadline("co_located")),
+    ), "q: the contact aged out, and the task is as strong and as due as it was"
+    assert {e["kind"] for e in q["evidence"]} == {"city_visit"}  # type: ignore[attr-defined]
