@@ -6,7 +6,15 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
-from paicha.matching.model import ExposureChange, ExposureKey, Person, Task
+from paicha.matching import cell_join, stays
+from paicha.matching.model import (
+    CaseStayChange,
+    ExposureChange,
+    ExposureKey,
+    Person,
+    StayChange,
+    Task,
+)
 from paicha.matching.params import MatchParams
 from paicha.matching.policy import (
     PersonPolicy,
@@ -202,3 +210,22 @@ def test_the_record_after_forgetting_reopens_a_completed_task_as_a_new_round() -
     )
     stored = QueueView(status="completed", version=first.version, completed_at=completed)
     assert merge_upstream(stored, incoming) == "reopen"
+
+
+def test_the_cell_join_sends_nothing_for_a_pair_whose_older_overlap_aged_out() -> None:
+    """The joins' side of the promise: a pair evaluated again after a prune finds what it last
+    sent less the aged overlaps, which is no news (the policy forgets those on its own)."""
+    cell = stays.cell_of(37.87, 112.55, PARAMS.h3_resolution)
+    state = cell_join.CellState(cell)
+    met = [day(0), day(10)]
+    changes: list[cell_join.CellChange] = [
+        CaseStayChange("K1", "c1", TAIYUAN, cell, cell, start, (start, end)) for start, end in met
+    ]
+    changes += [StayChange("q", cell, start, end) for start, end in met]
+    (found,) = cell_join.apply_batch(state, changes, PARAMS)
+    assert found.overlaps == tuple(met)
+
+    cell_join.prune(state, T0 + 7 * DAY)
+    back = StayChange("q", cell, *day(28))
+
+    assert cell_join.apply_batch(state, [back], PARAMS) == []
