@@ -343,6 +343,7 @@ class PolicyProcessor(Processor):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.policies = policies
         self.clock = clock
+        self.retained = (policies, policy.prune)
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
@@ -356,18 +357,25 @@ class PolicyProcessor(Processor):
                     continue
                 message = messages.decode(record.value)
                 if isinstance(message, ExposureChange):
+                    if message.overlaps:
+                        # The horizon moves with the exposures: they are this processor's
+                        # event time, as stays are the cell join's.
+                        self.watermark = max(self.watermark, *(e for _, e in message.overlaps))
                     policy.apply_exposure(self._state(batch, message.person_id), message, now)
                 elif isinstance(message, messages.CaseMark):
                     policy.apply_case(self._state(batch, message.person_id), message.case_id)
                 else:
                     raise messages.MessageError(f"not a person message: {type(message).__name__}")
+        horizon = self.horizon()
         for person_id in sorted(batch.touched):
-            task = policy.decide(self.policies.get(person_id), now, self.params)
+            state = self.policies.get(person_id)
+            task = policy.decide(state, now, self.params)
             if task is not None:
                 batch.send(
                     self.topics.screening_tasks, person_id.encode(), orjson.dumps(task_record(task))
                 )
                 batch.counts["tasks"] += 1
+            policy.prune(state, horizon)
         return batch
 
     def _state(self, batch: Batch, person_id: str) -> policy.PersonPolicy:

@@ -274,6 +274,8 @@ class Engine:
                 del self.cells[cell]
         for city in self.cities.values():
             city_join.prune(city, horizon)
+        for person in self.policies.values():
+            policy.prune(person, horizon)
 
     # ------------------------------------------------------------------ results
 

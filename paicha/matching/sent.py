@@ -35,5 +35,16 @@ def news(
 def forget_before(
     sent: dict[K, tuple[Interval, ...]], horizon: int
 ) -> dict[K, tuple[Interval, ...]]:
-    """What was sent about overlaps still within retention (the rest need no retraction)."""
-    return {k: ovs for k, ovs in sent.items() if max(e for _, e in ovs) >= horizon}
+    """What was sent, less the overlaps that ended before the horizon (none needs retracting).
+
+    Trimmed overlap by overlap, not only key by key: a pair evaluated again after its older stays
+    were pruned finds just the overlaps still in retention, and that must read as no change, not
+    as news that shrank. The task policy forgets those overlaps itself, when its own horizon
+    gets there; told of them first, it would send a task record that only aging caused.
+    """
+    kept: dict[K, tuple[Interval, ...]] = {}
+    for key, overlaps in sent.items():
+        live = tuple(iv for iv in overlaps if iv[1] >= horizon)
+        if live:
+            kept[key] = live
+    return kept

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -17,8 +18,12 @@ from paicha.embedded.feeder import fed_completely, feed_city
 from paicha.embedded.runtime import Runtime
 from paicha.embedded.store import StateStore
 from paicha.embedded.topology import build_bus
+from paicha.feeds import decode
+from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
+from paicha.matching.timeutil import isoformat, to_micros
 from paicha.simulate import SimulationConfig, simulate_city
+from paicha.task_records import task_record
 from streams.processors import Record
 from streams.topics import TopicNames
 
@@ -178,3 +183,121 @@ def test_a_person_gone_quiet_is_swept_from_the_stored_state(tmp_path: Path) -> N
 
     saved = store.read("tracks", b"p")
     assert saved is not None and pickle.loads(saved).stays == []
+
+
+T0 = datetime(2021, 12, 1, tzinfo=UTC)
+Outgoing = tuple[str, bytes, bytes]
+
+
+def at(days: float, hours: float = 0) -> str:
+    return (T0 + timedelta(days=days, hours=hours)).isoformat()
+
+
+def stamp(days: float) -> str:
+    """A moment as task records spell it."""
+    return isoformat(to_micros(T0 + timedelta(days=days)))
+
+
+def pings(person: str, days: float, lat: float = 37.87) -> list[Outgoing]:
+    """An hour in one cell, a ping every ten minutes, from 08:00 on day ``days``."""
+    return [
+        (
+            NAMES.trajectories,
+            person.encode(),
+            orjson.dumps(
+                {
+                    "event_id": f"{person}-{days}-{m}",
+                    "person_id": person,
+                    "lat": lat,
+                    "lon": 112.55,
+                    "observed_at": at(days, 8 + m / 60),
+                }
+            ),
+        )
+        for m in range(0, 70, 10)
+    ]
+
+
+def case(case_id: str, person: str, days: float) -> Outgoing:
+    body = {"event_id": f"e-{case_id}", "case_id": case_id, "person_id": person}
+    body |= {"classification": "confirmed", "reported_at": at(days), "city_code": "140100"}
+    return (NAMES.cases, person.encode(), orjson.dumps(body))
+
+
+def trip(person: str, days: float) -> Outgoing:
+    body = {"event_id": f"t-{person}-{days}", "person_id": person, "city_code": "140100"}
+    body |= {"arrived_at": at(days), "departed_at": at(days, 2)}
+    return (NAMES.itineraries, person.encode(), orjson.dumps(body))
+
+
+def by_task(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return sorted(records, key=lambda r: (str(r["person_id"]), int(str(r["version"]))))
+
+
+def bus_and_engine(
+    store_path: Path, steps: list[list[Outgoing]], days: list[float]
+) -> tuple[TaskSink, list[dict[str, object]]]:
+    """Each step fed to the processors on the bus and to the engine (as ``paicha match
+    --retention-days`` and ``paicha run`` drive them), the clock at ``days`` after T0; the
+    bus's records, and the engine's."""
+    now = [0]
+    sink = TaskSink()
+    bus = build_bus(
+        names=NAMES,
+        params=MatchParams(),
+        partitions=2,
+        store=StateStore(store_path),
+        sinks={NAMES.screening_tasks: sink},
+        clock=lambda: now[0],
+    )
+    engine = Engine(params=MatchParams(), clock=lambda: now[0])
+    from_engine: list[dict[str, object]] = []
+    for step, day in zip(steps, days, strict=True):
+        now[0] = to_micros(T0 + timedelta(days=day))
+        bus.run(step)
+        for topic, _, value in step:
+            engine.submit(decode(topic, value))
+        from_engine += [task_record(task) for task in engine.flush()]
+    return sink, from_engine
+
+
+def test_the_bus_and_the_engine_send_the_same_records_across_more_than_the_retention(
+    tmp_path: Path,
+) -> None:
+    """Four weeks of event time in four steps: p's only contact ages out and p is exposed
+    again; q's contact ages out while a trip is kept, then q travels again. Every record
+    agrees, and each is what retention promises."""
+    steps = [
+        pings("c1", 0) + pings("p", 0) + pings("q", 0) + [case("K1", "c1", 1)],
+        [trip("q", 10)],
+        pings("c2", 25) + pings("r", 25) + [case("K2", "c2", 25.5)],  # the horizon passes day 4
+        [*pings("p", 25), trip("q", 12)],
+    ]
+    sink, from_engine = bus_and_engine(tmp_path / "streams.sqlite3", steps, [1, 11, 26, 27])
+
+    assert by_task(sink.records) == by_task(from_engine)
+    latest = {str(t["person_id"]): t for t in sink.latest().values()}
+    p, q = latest["p"], latest["q"]
+    assert (p["version"], p["detected_at"]) == (2, stamp(27)), "p: a new round"
+    assert [e["case_id"] for e in p["evidence"]] == ["K2"]  # type: ignore[attr-defined]
+    assert (q["version"], q["kind"], q["due_at"]) == (3, "co_located", stamp(2)), (
+        "q: the contact aged out, and the task is as strong and as due as it was"
+    )
+    assert {e["kind"] for e in q["evidence"]} == {"city_visit"}  # type: ignore[attr-defined]
+
+
+def test_a_contact_partly_aged_out_in_the_cell_join_sends_no_record_when_the_person_returns(
+    tmp_path: Path,
+) -> None:
+    """q met the case twice in one cell, days apart; the cell join forgets the first stay before
+    the task policy (whose horizon moves only with the exposures it gets) forgets that overlap.
+    q coming back to the cell, where no case is any more, is no news to the task."""
+    steps = [
+        pings("c1", 0) + pings("q", 0) + pings("c1", 10) + pings("q", 10) + [case("K1", "c1", 11)],
+        pings("z", 28, lat=38.5),  # elsewhere: the cell join's horizon passes day 7
+        pings("q", 28),
+    ]
+    sink, from_engine = bus_and_engine(tmp_path / "streams.sqlite3", steps, [11, 28, 29])
+
+    assert [r["version"] for r in by_task(sink.records)] == [1]
+    assert by_task(sink.records) == by_task(from_engine)

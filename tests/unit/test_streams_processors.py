@@ -120,3 +120,29 @@ def test_a_cell_no_stay_touches_any_more_is_swept_too() -> None:
     changed = cells.sweep(["1", "2"])
     assert "1" in changed
     assert cells.cells.get("1").persons == {}
+
+
+def test_a_person_no_exposure_touches_any_more_is_swept_from_the_task_policy() -> None:
+    """The policy's horizon moves with the overlap ends it consumes; a person gone quiet loses
+    the exposures and the task, keeping the version last sent, and nothing is published."""
+    policies = PolicyProcessor(
+        policies=KeyedState({}, policy.PersonPolicy), clock=lambda: 0, topics=NAMES, params=PARAMS
+    )
+    key = ExposureKey("area_stay", "A1", "88319085cbfffff")
+    old = ExposureChange("p", key, ((0, MINUTE),), "140100")
+    new = ExposureChange("q", key, ((30 * DAY, 30 * DAY + MINUTE),), "140100")
+    policies.process([record(NAMES.exposures, 1, messages.encode(old), key=b"p")])
+    policies.process([record(NAMES.exposures, 2, messages.encode(new), key=b"q")])
+    assert policies.policies.get("p").task is not None  # untouched since: still held
+    assert policies.policies.get("q").pruned_to == 9 * DAY + MINUTE  # touched: pruned in process
+    assert policies.sweep_due()
+
+    changed = policies.sweep(["p", "q"])
+
+    assert changed == ["p"]
+    forgotten = policies.policies.get("p")
+    assert (forgotten.exposures, forgotten.task, forgotten.last_version) == ({}, None, 1)
+    assert policies.policies.get("q").task is not None
+    registry = orjson.dumps({"person_id": "p", "residence_code": "140105001001"})
+    again = policies.process([record(NAMES.persons, 3, registry, key=b"p")])
+    assert again.out == [], "a registry update of a forgotten person sends no withdrawal"
