@@ -101,16 +101,20 @@ def _match_pings(
     on_progress: Callable[[int], None] | None,
     jobs: int,
 ) -> None:
-    """The bulk of the input: pings decoded in slices (in ``jobs`` processes), then through
-    ``Engine.submit_located_pings`` slice by slice, in file order."""
+    """The bulk of the input: pings decoded and grouped into stays by person in slices (in
+    ``jobs`` processes), then through ``Engine.submit_person_pings`` slice by slice, in file
+    order."""
     first_line = 0
-    for piece in decoded_slices(path, resolution=engine.params.h3_resolution, jobs=jobs):
+    params = engine.params
+    for piece in decoded_slices(
+        path, resolution=params.h3_resolution, max_gap=params.max_gap, jobs=jobs
+    ):
         for number, where, reason in piece.rejects:
             run.rejected["trajectories"] += 1
             on_reject(Rejected(path.name, first_line + number, where, reason))
         first_line += piece.lines
-        run.accepted["trajectories"] += len(piece.pings)
-        engine.submit_located_pings(piece.pings)
+        run.accepted["trajectories"] += piece.pings
+        engine.submit_person_pings(piece.people, piece.resent)
         engine.flush()
         if on_progress is not None:
             on_progress(piece.size)

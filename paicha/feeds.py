@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -271,23 +273,57 @@ _NUMBER = (int, float)
 _FAST_UNTIL = to_micros(datetime(9999, 1, 1, tzinfo=UTC))
 
 
-def decode_ping_rows(data: bytes) -> list[PingRow] | None:
-    """Every record of a JSON Lines buffer of pings as ``PingRow``s, in order (blank lines
-    skipped), when each one is plainly valid; else None, and the caller decodes line by line to
-    learn which line is refused and why. One compiled pass over the whole buffer: a fifth of the
-    cost of decoding its lines one call at a time."""
+@dataclass(frozen=True, slots=True)
+class PingColumns:
+    """The pings of a JSON Lines buffer, field by field, in line order: the bulk path's shape."""
+
+    event_ids: list[str]
+    person_ids: list[str]
+    lats: list[float]
+    lons: list[float]
+    times: list[int]  # observed_at, UTC microseconds
+
+    def rows(self) -> list[PingRow]:
+        return list(
+            zip(self.event_ids, self.person_ids, self.lats, self.lons, self.times, strict=True)
+        )
+
+
+def decode_ping_columns(data: bytes) -> PingColumns | None:
+    """Every record of a JSON Lines buffer of pings, in order (blank lines skipped), when each
+    one is plainly valid; else None, and the caller decodes line by line to learn which line is
+    refused and why. One compiled pass over the buffer, then each field taken out of all the
+    records at once, without a Python statement per record: the per-record loop this replaced
+    cost twice what msgspec's parsing does."""
     try:
         wires = _PING_DECODER.decode_lines(data)
     except msgspec.MsgspecError:
         return None
-    rows: list[PingRow] = []
-    append = rows.append
-    for wire in wires:
-        observed_at = _fast_micros(wire.observed_at)
-        if observed_at is None:
+    spellings = list(map(_OBSERVED_AT, wires))
+    times = list(map(_TIMES.get, spellings))
+    if None in times:  # spellings not met yet: the full check of each, once, then remembered
+        new = {
+            spelling for spelling, micros in zip(spellings, times, strict=True) if micros is None
+        }
+        if len(new) > _TIMES_KEPT - len(_TIMES):
+            _TIMES.clear()  # room for all of them, so that the second look finds each
+        if None in map(_fast_micros, new):
             return None
-        append((wire.event_id, wire.person_id, float(wire.lat), float(wire.lon), observed_at))
-    return rows
+        times = list(map(_TIMES.get, spellings))
+        if None in times:  # more new spellings than the memory holds
+            times = list(map(_fast_micros, spellings))
+    return PingColumns(
+        list(map(_EVENT_ID, wires)),
+        list(map(_PERSON_ID, wires)),
+        list(map(_LAT, wires)),  # floats already: msgspec turns a JSON integer into a float
+        list(map(_LON, wires)),
+        times,  # type: ignore[arg-type]  # no None left
+    )
+
+
+_EVENT_ID, _PERSON_ID, _LAT, _LON, _OBSERVED_AT = map(
+    attrgetter, ("event_id", "person_id", "lat", "lon", "observed_at")
+)
 
 
 def _fast_ping(raw: Raw) -> Ping | None:

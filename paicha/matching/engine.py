@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
-from operator import itemgetter
+from itertools import repeat
 
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.matching.model import (
@@ -31,8 +31,6 @@ from paicha.matching.model import (
 )
 from paicha.matching.params import MatchParams
 from paicha.matching.timeutil import DAY
-
-_person_then_time = itemgetter(1, 2)
 
 
 def group_by_cell(
@@ -113,57 +111,39 @@ class Engine:
 
     def submit_pings(self, pings: list[tuple[str, str, float, float, int]]) -> None:
         """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once."""
-        cell_of, resolution = stays.cell_of, self._resolution
-        self.submit_located_pings(
-            [(e, p, t, cell_of(lat, lon, resolution)) for e, p, lat, lon, t in pings]
-        )
-
-    def submit_located_pings(self, pings: list[tuple[str, str, int, int]]) -> None:
-        """Many validated pings whose cells are known: ``(event_id, person_id, observed_at,
-        cell)`` at the engine's resolution (the batch runner computes cells in other processes).
-
-        They are taken person by person, each person's in time order: the result does not depend
-        on the order (rule 9), and this one keeps each person's state hot and nearly every ping on
-        the append-to-the-newest-stay path. Sorts ``pings`` in place.
-        """
         if not pings:
             return
-        pings.sort(key=_person_then_time)
-        newest = max(p[2] for p in pings)
+        event_ids, person_ids, lats, lons, times = map(list, zip(*pings, strict=True))
+        resolution = repeat(self._resolution, len(times))
+        cells = list(map(stays.cell_of, lats, lons, resolution))
+        people, resent = stays.by_person(event_ids, person_ids, times, cells, self._max_gap)
+        self.submit_person_pings(people, resent)
+
+    def submit_person_pings(self, people: list[stays.PersonPings], resent: int = 0) -> None:
+        """Many validated pings, already grouped and cut by ``stays.by_person`` at the engine's
+        resolution and maximum gap (the batch runner does that in other processes); ``resent``
+        is how many that dropped as re-sent.
+
+        A person's pings go in together, in time order, which keeps nearly every one on the
+        bulk path of ``stays.add_pings``: the result does not depend on the order (rule 9).
+        """
+        newest = max((p.times[-1] for p in people), default=0)
         if newest > self.watermark:
             self.watermark = newest
         horizon = self.watermark - self._retention
-        max_gap = self._max_gap
-        tracks, touched, add_ping = self.tracks, self._touched_tracks, stays.add_ping
-        current = ""
-        track: stays.PersonTrack | None = None
-        seen: dict[str, int] = {}
-        expired = duplicates = 0
-        for event_id, person_id, observed_at, cell in pings:
-            if observed_at < horizon:
-                expired += 1
-                continue
-            if person_id != current or track is None:
-                current = person_id
-                track = tracks.get(person_id)
-                if track is None:
-                    track = tracks[person_id] = stays.PersonTrack(person_id)
-                touched.add(person_id)
-                seen = track.seen
-            if event_id in seen:
-                duplicates += 1
-                continue
-            # Nine pings in ten extend the newest stay: that path, inlined (as in add_ping).
-            last_t = track.last_t
-            if cell == track.last_cell and last_t < observed_at <= last_t + max_gap:
-                seen[event_id] = observed_at
-                track.tail.append(observed_at)
-                track.last_t = observed_at
-                track.tail_dirty = True
-            else:
-                add_ping(track, event_id, observed_at, cell, max_gap)
+        max_gap, tracks, touched = self._max_gap, self.tracks, self._touched_tracks
+        expired = 0
+        for pings in people:
+            person_id = pings.person_id
+            track = tracks.get(person_id)
+            if track is None:
+                track = tracks[person_id] = stays.PersonTrack(person_id)
+            touched.add(person_id)
+            person_resent, person_expired = stays.add_pings(track, pings, max_gap, horizon)
+            resent += person_resent
+            expired += person_expired
         self.stats["expired"] += expired
-        self.stats["duplicates"] += duplicates
+        self.stats["duplicates"] += resent
 
     def _submit_itinerary(self, record: Itinerary) -> None:
         start, end = record.interval

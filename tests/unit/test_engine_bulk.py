@@ -14,6 +14,7 @@ from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
 from paicha.simulate.scenario import SimulationConfig, simulate_city
 
+MAX_GAP = MatchParams().max_gap
 TOPICS = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 
 
@@ -142,15 +143,15 @@ def test_a_slice_decoded_in_one_pass_equals_its_lines_decoded_one_by_one(
     path = tmp_path / "trajectories.jsonl"
     path.write_text("\n".join(lines) + "\n")
     size = path.stat().st_size
-    one_pass = ping_slices.decode_slice(path, 0, size, 8)
-    monkeypatch.setattr(ping_slices, "decode_ping_rows", lambda _data: None)
-    by_line = ping_slices.decode_slice(path, 0, size, 8)
-    assert one_pass == by_line and len(one_pass.pings) == 30
+    one_pass = ping_slices.decode_slice(path, 0, size, 8, MAX_GAP)
+    monkeypatch.setattr(ping_slices, "decode_ping_columns", lambda _data: None)
+    by_line = ping_slices.decode_slice(path, 0, size, 8, MAX_GAP)
+    assert one_pass == by_line and one_pass.pings == 30
     # One refused line sends the slice line by line, which names it; the rest are kept.
     lines[3] = ping.format(i=3, t="2021-12-01 08:03")
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.undo()
-    assert ping_slices.decode_ping_rows(path.read_bytes()) is None
-    mixed = ping_slices.decode_slice(path, 0, path.stat().st_size, 8)
-    assert mixed.pings == by_line.pings[:3] + by_line.pings[4:]
+    assert ping_slices.decode_ping_columns(path.read_bytes()) is None
+    mixed = ping_slices.decode_slice(path, 0, path.stat().st_size, 8, MAX_GAP)
+    assert mixed.people == [p for p in by_line.people if p.person_id != "p3"]
     assert [(line, field) for line, field, _ in mixed.rejects] == [(4, "observed_at")]
