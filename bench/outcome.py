@@ -23,7 +23,8 @@ class EngineOutcome:
     in_process: set[Companion]  # co_located of the loaded city, for the harness check
     person: str
     person_stays: int
-    new_case: Timing
+    new_case: Timing  # submit + join: the matching
+    new_case_tasks: Timing  # submit + join + the task policy
     companions: set[Companion]
     changed_tasks: int
     runs_agree: bool
@@ -107,6 +108,7 @@ def document(o: Outcome, rows: list[Row]) -> dict[str, Any]:
             "person_id": e.person,
             "stays": e.person_stays,
             "engine": e.new_case.as_json(),
+            "engine_with_tasks": e.new_case_tasks.as_json(),
             "engine_companions": len(e.companions),
             "tasks_changed": e.changed_tasks,
             "sql": None if pg is None else pg.new_case.as_json(),

@@ -72,6 +72,7 @@ def run(options: Options, out: Console, log: Console) -> int:
 def _engine_part(city: City, params: MatchParams, options: Options, log: Console) -> EngineOutcome:
     runs: list[engine_runs.PingRun] = []
     new_case_s: list[float] = []
+    new_case_tasks_s: list[float] = []
     found: list[set[Companion]] = []
     in_process: set[Companion] = set()
     person, person_stays, changed = options.case_person or "", 0, 0
@@ -87,8 +88,9 @@ def _engine_part(city: City, params: MatchParams, options: Options, log: Console
                 raise SystemExit(f"--case-person {person}: no pings, or already a case")
             person_stays = len(engine.tracks[person].stays)
         case = engine_runs.new_case(city, person)
-        seconds, tasks = engine_runs.match_new_case(engine, case)
-        new_case_s.append(seconds)
+        matched, with_tasks, tasks = engine_runs.match_new_case(engine, case)
+        new_case_s.append(matched)
+        new_case_tasks_s.append(with_tasks)
         found.append(from_tasks(tasks, case.case_id))
         changed = len(tasks)
         del engine
@@ -99,6 +101,7 @@ def _engine_part(city: City, params: MatchParams, options: Options, log: Console
         person=person,
         person_stays=person_stays,
         new_case=Timing("cpu", tuple(new_case_s)),
+        new_case_tasks=Timing("cpu", tuple(new_case_tasks_s)),
         companions=found[0],
         changed_tasks=changed,
         runs_agree=all(f == found[0] for f in found),

@@ -29,6 +29,7 @@ def summary_rows(o: Outcome) -> list[Row]:
     e2e_ratio = None if pg_e2e is None else match_rate / pg_e2e
     sql_ms = None if pg is None else pg.new_case.best * 1000
     engine_ms = e.new_case.best * 1000
+    engine_tasks_ms = e.new_case_tasks.best * 1000
     return [
         Row(
             measure="engine: pings through stays + cell join, one core",
@@ -49,13 +50,23 @@ def summary_rows(o: Outcome) -> list[Row]:
             met=None if e2e_ratio is None else e2e_ratio >= END_TO_END_TARGET,
         ),
         Row(
-            measure="one new case, city loaded: until its companions' tasks are out",
+            measure="one new case, city loaded: until its exposures are found",
             how=f"engine {e.new_case.how}; SQL {pg.new_case.how if pg else '—'}",
             paicha=engine_ms,
             baseline=sql_ms,
             unit="ms",
             target="engine faster (> 1×)",
             met=None if sql_ms is None else engine_ms < sql_ms,
+            higher_is_better=False,
+        ),
+        Row(
+            measure="  … and until the changed tasks are out (no SQL counterpart)",
+            how=f"engine {e.new_case_tasks.how}; beside the same SQL query",
+            paicha=engine_tasks_ms,
+            baseline=sql_ms,
+            unit="ms",
+            target="—",
+            met=None,
             higher_is_better=False,
         ),
     ]
@@ -173,9 +184,11 @@ def _new_case(o: Outcome) -> Table:
                 "—" if pg is None else figure(pg.new_case.best * 1000, "ms"),
             ),
             ("samples", _ms(e.new_case), "—" if pg is None else _ms(pg.new_case)),
+            ("with the task policy: best", figure(e.new_case_tasks.best * 1000, "ms"), ""),
+            ("with the task policy: samples", _ms(e.new_case_tasks), ""),
             (
                 "measured as",
-                f"{e.new_case.how}: submit + flush",
+                f"{e.new_case.how}: submit + join (+ decide)",
                 "—" if pg is None else f"{pg.new_case.how}: one indexed query",
             ),
             (
@@ -183,10 +196,12 @@ def _new_case(o: Outcome) -> Table:
                 _companions(e.companions),
                 "—" if pg is None else _companions(pg.companions),
             ),
-            ("tasks changed by the flush", f"{e.changed_tasks:,}", ""),
+            ("tasks changed by the task policy", f"{e.changed_tasks:,}", ""),
         ],
-        note="The engine's flush also updates every changed task and the case's city hazard "
-        "(rules 6-8); the SQL query only lists companions.",
+        note="The matching (submit + join) finds the case's co_located companions (rule 3) and "
+        "makes its city a hazard (rules 6-7), more than the SQL query, which only lists "
+        "companions; the task policy (rule 8: every changed task rebuilt with its evidence) "
+        "comes on top and has no SQL counterpart, so it is shown beside, without a target.",
     )
 
 

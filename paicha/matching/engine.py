@@ -197,6 +197,13 @@ class Engine:
 
     def flush(self) -> list[Task]:
         """Carry every pending change through to the tasks; returns the tasks that changed."""
+        self.join()
+        return self.decide()
+
+    def join(self) -> list[ExposureChange]:
+        """Carry every pending change through the stay builder and the cell and city joins;
+        returns the exposures found, which ``decide`` (or the next ``flush``) turns into tasks.
+        The matching proper, which the benchmark times beside an indexed SQL query."""
         params = self.params
         for person_id in self._touched_tracks:
             stay_changes, case_changes = stays.flush(self.tracks[person_id], params.lookback)
@@ -222,7 +229,11 @@ class Engine:
             else:
                 self._exposures.extend(city_join.apply_hazard(city, city_message))
         self._city_inbox.clear()
+        return list(self._exposures)
 
+    def decide(self) -> list[Task]:
+        """The task policy over the exposures found since the last time; the changed tasks."""
+        params = self.params
         now = self.clock()
         for exposure in self._exposures:
             policy.apply_exposure(self._policy(exposure.person_id), exposure, now)

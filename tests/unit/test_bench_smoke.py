@@ -26,7 +26,7 @@ def test_quick_bench_prints_a_summary_and_writes_results(tmp_path: Path) -> None
     assert results["ok"] is True
     assert results["city"]["pings"] > 10_000
     assert results["machine"]["cores"] >= 1
-    assert [row["paicha"] > 0 for row in results["summary"]] == [True, True, True]
+    assert [row["paicha"] > 0 for row in results["summary"]] == [True, True, True, True]
     assert all(row["baseline"] is None for row in results["summary"])  # --no-postgres
     assert len(results["engine"]["pings"]["samples_s"]) == 3
     # The harness check compares two non-empty sets: the quick city has companions.
