@@ -19,6 +19,8 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import count, groupby
+from operator import eq, ge
 
 from h3.api.basic_int import latlng_to_cell as cell_of
 
@@ -216,33 +218,68 @@ def by_person(
 ) -> tuple[list[PersonPings], int]:
     """Pings (columns, any order) grouped by person, each person's sorted and cut into stays;
     and how many were dropped as re-sent: an event id a person already has, after its first
-    copy in ``(observed_at, cell)`` order, so which copy stays does not depend on the order."""
+    copy in ``(observed_at, cell)`` order, so which copy stays does not depend on the order.
+
+    Column by column where it can (grouping runs of a person, gathering, the order and re-send
+    checks run in C), so that the one loop in Python is the stay boundaries'; a person's pings
+    are sorted only when they are not in order already."""
+    positions: dict[str, list[int]] = {}
+    for person_id, run in groupby(range(len(person_ids)), key=person_ids.__getitem__):
+        held = positions.get(person_id)
+        if held is None:
+            positions[person_id] = list(run)
+        else:
+            held.extend(run)
     people: list[PersonPings] = []
     dropped = 0
-    current: PersonPings | None = None
-    seen: set[str] = set()
-    last_t = last_cell = 0
-    for person_id, t, cell, event_id in sorted(
-        zip(person_ids, times, cells, event_ids, strict=True)
-    ):
-        if current is None or person_id != current.person_id:
-            current = PersonPings(person_id, [], [], [], [], False)
-            people.append(current)
-            seen = set()
-            last_t, last_cell = t, -1
-        elif event_id in seen:
-            dropped += 1
-            continue
-        seen.add(event_id)
-        if cell != last_cell or t - last_t > max_gap:
-            current.stay_cells.append(cell)
-            current.stay_starts.append(len(current.times))
-        elif t == last_t:
-            current.repeats = True
-        current.event_ids.append(event_id)
-        current.times.append(t)
-        last_t, last_cell = t, cell
+    for person_id in sorted(positions):
+        at = positions[person_id]
+        person_times = [times[i] for i in at]
+        person_cells = [cells[i] for i in at]
+        ids = [event_ids[i] for i in at]
+        later = person_times[1:]
+        if any(map(ge, person_times, later)):  # out of order, or two pings at one moment
+            rows = sorted(zip(person_times, person_cells, ids, strict=True))
+            person_times, person_cells, ids = (list(column) for column in zip(*rows, strict=True))
+            later = person_times[1:]
+        if len(set(ids)) < len(ids):
+            kept = _first_copies(ids)
+            dropped += len(ids) - len(kept)
+            person_times = [person_times[i] for i in kept]
+            person_cells = [person_cells[i] for i in kept]
+            ids = [ids[i] for i in kept]
+            later = person_times[1:]
+        starts = [0]
+        starts.extend(
+            i
+            for i, t0, t1, c0, c1 in zip(
+                count(1), person_times, later, person_cells, person_cells[1:]
+            )
+            if c1 != c0 or t1 - t0 > max_gap
+        )
+        people.append(
+            PersonPings(
+                person_id,
+                ids,
+                person_times,
+                [person_cells[i] for i in starts],
+                starts,
+                # Two pings at one moment (in one stay or two): the stays' times hold it once.
+                any(map(eq, person_times, later)),
+            )
+        )
     return people, dropped
+
+
+def _first_copies(ids: list[str]) -> list[int]:
+    """Positions of each id's first copy."""
+    seen: set[str] = set()
+    kept = []
+    for i, event_id in enumerate(ids):
+        if event_id not in seen:
+            seen.add(event_id)
+            kept.append(i)
+    return kept
 
 
 def add_pings(
