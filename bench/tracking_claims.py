@@ -18,7 +18,7 @@ tracer waits on another's share of one GIL; see ``spread_claimers``):
 Then paicha and the raw loop again, paced: the tracers together offering a quarter, then half,
 of the rate the raw loop reached, latency counted from each claim's scheduled start. Every
 connection has claimed once, from a team with no tasks, before the clock starts (``IDLE_TEAM``).
-At saturation a latency is mostly the wait for a core (Little's law: tracers / rate, 20-30 ms for
+At saturation a latency is mostly the wait for a core (Little's law: tracers / rate, 17-23 ms for
 the raw loop here), so the p99 target is judged under load, at both points; the saturated p99s
 are printed beside them. (64 tracers working tasks claim a few times an hour each; a quarter of
 the raw loop is several hundred claims a second.)
