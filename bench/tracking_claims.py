@@ -224,7 +224,9 @@ def spread_claimers(
     turns on its one GIL (5 ms switch interval), a wait no real tracer has. Measured, it was not
     what made paicha's tail (one process and eight gave the same p99s within the run-to-run
     noise; see IDLE_TEAM for what did), but it is the client's, so it stays out of the figure,
-    for both ways alike. Forked, so openers and claims need not pickle; the parent holds no
+    for both ways alike. The service itself runs claims in its API process's thread pool (sync
+    routes), where one GIL is shared again: this measures the database's claim, as several API
+    workers would see it. Forked, so openers and claims need not pickle; the parent holds no
     threads or connections when it forks."""
     if processes <= 1:
         with opener(url, range(tracers)) as claim:
