@@ -118,3 +118,25 @@ def test_paced_claimers_count_latency_from_the_scheduled_start() -> None:
     assert result.claims == 4
     # The third claim was due 0.05 s after the second began, and ran only after its 0.2 s stall.
     assert result.latencies_ms[2] >= 100
+
+
+def test_claimers_spread_over_processes_count_every_process_s_claims() -> None:
+    """Each process opens claims for its own tracers, and every tracer's claims reach the result."""
+    from collections.abc import Iterator, Sequence
+    from contextlib import contextmanager
+
+    from bench.tracking_claims import Claim, spread_claimers
+
+    @contextmanager
+    def three_tasks_each(_url: str, indices: Sequence[int]) -> Iterator[Claim]:
+        left = dict.fromkeys(indices, 3)
+
+        def claim(index: int) -> bool:
+            left[index] -= 1
+            return left[index] >= 0
+
+        yield claim
+
+    result = spread_claimers("spread", "no-database", 6, three_tasks_each, processes=3)
+    assert result.claims == 18
+    assert len(result.latencies_ms) == 18
