@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from paicha.errors import PaichaError
+
+if TYPE_CHECKING:  # SQLAlchemy costs a quarter second to import: every command would pay it
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     help="Tracking-service users (tracer, supervisor, admin, feed), their tokens, and the "
