@@ -35,7 +35,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -289,16 +289,14 @@ def paicha_claims(url: str, indices: Sequence[int]) -> Iterator[Claim]:
         until = now + timedelta(minutes=30)
         return repository.claim_next(database, callers[index], now=now, until=until) is not None
 
-    # Open the pool's connections first, as the raw loop opens its own, then claim once on each
-    # from a team with no tasks (the pool hands out its idle connections in turn): warm, as a
-    # running service's connections are (see IDLE_TEAM).
-    warm = [database.engine.raw_connection() for _ in indices]
-    for connection in warm:
-        connection.close()
+    # Open the pool's connections first, as the raw loop opens its own, and claim once on each
+    # from a team with no tasks: warm, as a running service's connections are (see IDLE_TEAM).
     idle = Caller("tracer-warm", "tracer", "140105", IDLE_TEAM)
-    for _ in indices:
-        now = datetime.now(UTC)
-        repository.claim_next(database, idle, now=now, until=now)
+    with ExitStack() as held:
+        for _ in indices:
+            cursor = held.enter_context(database.autocommit_cursor())
+            now = datetime.now(UTC)
+            repository.claim_next_on(cursor, idle, now=now, until=now)
     try:
         yield claim
     finally:

@@ -107,15 +107,19 @@ def claim_next(database: Database, caller: Caller, *, now: datetime, until: date
     its id, or None if none. Its own unit of work: on PostgreSQL one autocommit statement."""
     if database.dialect == "postgresql":
         with database.autocommit_cursor() as cursor:
-            cursor.execute(
-                _CLAIM_NEXT_POSTGRES,
-                (caller.team_id, caller.jurisdiction, caller.user_id, now, until),
-            )
-            row = cursor.fetchone()
-        return None if row is None else row[0]
+            return claim_next_on(cursor, caller, now=now, until=until)
     params: dict[str, Any] = {"now": now, "until": until}
     with database.transaction() as session:
         return _claim_next_serialised(session, caller, params)
+
+
+def claim_next_on(cursor: Any, caller: Caller, *, now: datetime, until: datetime) -> str | None:
+    """``claim_next`` on PostgreSQL, on a cursor in autocommit (``Database.autocommit_cursor``)."""
+    cursor.execute(
+        _CLAIM_NEXT_POSTGRES, (caller.team_id, caller.jurisdiction, caller.user_id, now, until)
+    )
+    row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _claim_next_serialised(session: Session, caller: Caller, params: dict[str, Any]) -> str | None:
