@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import psycopg2.errors
 import pytest
 from sqlalchemy import func, insert, select
 
@@ -134,3 +135,30 @@ def test_an_expired_lease_returns_the_task_to_the_queue(world: World) -> None:
     assert after_expiry.json()["task_id"] == task
     assert after_expiry.json()["claimed_by"] == "tracer_a2"
     assert too_late.status_code == 409 and "tracer_a2" in too_late.json()["reason"]
+
+
+def test_the_claim_pool_reuses_its_connections_and_a_caller_past_its_size_times_out(
+    empty_database_url: str,
+) -> None:
+    database = Database(url=empty_database_url, pool_size=1, max_overflow=0)
+    try:
+        with database.autocommit_cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+            pool = database._autocommit_pool()
+            pool._timeout = 0.2  # the one connection is held: the next caller must not hang
+            with (
+                pytest.raises(TimeoutError, match="all 1 of the claim pool"),
+                database.autocommit_cursor(),
+            ):
+                pass
+        with database.autocommit_cursor() as cursor:  # handed back, and used again
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] == backend
+        with pytest.raises(psycopg2.errors.DivisionByZero), database.autocommit_cursor() as cursor:
+            cursor.execute("SELECT 1/0")
+        with database.autocommit_cursor() as cursor:  # a failed statement keeps its connection
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] == backend
+    finally:
+        database.dispose()

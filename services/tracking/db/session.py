@@ -91,15 +91,22 @@ class AutocommitPool:
     is kept while it is open (autocommit leaves no transaction to abort), dropped once closed.
     """
 
-    def __init__(self, dsn: str, size: int) -> None:
+    def __init__(self, dsn: str, size: int, timeout: float = 30.0) -> None:
         self._dsn = dsn
+        self._size, self._timeout = size, timeout
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[Any] = []
         self._lock = threading.Lock()
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
-        with self._slots:
+        # As SQLAlchemy's pool does (pool_timeout, 30 s): a request fails rather than hang.
+        if not self._slots.acquire(timeout=self._timeout):
+            raise TimeoutError(
+                f"no database connection free within {self._timeout:.0f} s: "
+                f"all {self._size} of the claim pool are in use"
+            )
+        try:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
@@ -114,6 +121,8 @@ class AutocommitPool:
                 if not connection.closed:
                     with self._lock:
                         self._idle.append(connection)
+        finally:
+            self._slots.release()
 
     def close(self) -> None:
         with self._lock:
