@@ -100,8 +100,10 @@ class ScreeningTask(Base):
             postgresql_where=text(OPEN),
             sqlite_where=text(OPEN),
         ),
+        # Expired claims are claimable again: claim-next looks for its team's (migration 0007).
         Index(
             "ix_screening_tasks_leases",
+            "team",
             "lease_expires_at",
             postgresql_where=text(CLAIMED),
             sqlite_where=text(CLAIMED),
