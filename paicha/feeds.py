@@ -283,11 +283,6 @@ class PingColumns:
     lons: list[float]
     times: list[int]  # observed_at, UTC microseconds
 
-    def rows(self) -> list[PingRow]:
-        return list(
-            zip(self.event_ids, self.person_ids, self.lats, self.lons, self.times, strict=True)
-        )
-
 
 def decode_ping_columns(data: bytes) -> PingColumns | None:
     """Every record of a JSON Lines buffer of pings, in order (blank lines skipped), when each

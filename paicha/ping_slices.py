@@ -16,12 +16,11 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 from paicha.errors import FeedError
 from paicha.feeds import UTF8_BOM, PingColumns, PingRow, decode_ping_columns, decode_ping_row
-from paicha.matching.stays import PersonPings, by_person, cell_of
+from paicha.matching.stays import PersonPings, located_by_person
 
 SLICE_BYTES = 24 * 1024 * 1024
 
@@ -92,9 +91,15 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
         columns = PingColumns(*map(list, zip(*rows, strict=True))) if rows else None
     if columns is None:
         return DecodedSlice([], 0, rejects, line_count, end - start)
-    times = columns.times
-    cells = list(map(cell_of, columns.lats, columns.lons, repeat(resolution, len(times))))
-    people, resent = by_person(columns.event_ids, columns.person_ids, times, cells, max_gap)
+    people, resent = located_by_person(
+        columns.event_ids,
+        columns.person_ids,
+        columns.lats,
+        columns.lons,
+        columns.times,
+        resolution,
+        max_gap,
+    )
     return DecodedSlice(people, resent, rejects, line_count, end - start)
 
 

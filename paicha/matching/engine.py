@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
-from itertools import repeat
 
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.matching.model import (
@@ -114,9 +113,9 @@ class Engine:
         if not pings:
             return
         event_ids, person_ids, lats, lons, times = map(list, zip(*pings, strict=True))
-        resolution = repeat(self._resolution, len(times))
-        cells = list(map(stays.cell_of, lats, lons, resolution))
-        people, resent = stays.by_person(event_ids, person_ids, times, cells, self._max_gap)
+        people, resent = stays.located_by_person(
+            event_ids, person_ids, lats, lons, times, self._resolution, self._max_gap
+        )
         self.submit_person_pings(people, resent)
 
     def submit_person_pings(self, people: list[stays.PersonPings], resent: int = 0) -> None:
@@ -200,9 +199,9 @@ class Engine:
         self.join()
         return self.decide()
 
-    def join(self) -> list[ExposureChange]:
-        """Carry every pending change through the stay builder and the cell and city joins;
-        returns the exposures found, which ``decide`` (or the next ``flush``) turns into tasks.
+    def join(self) -> None:
+        """Carry every pending change through the stay builder and the cell and city joins: the
+        exposures found wait for ``decide`` (or the next ``flush``), which turns them into tasks.
         The matching proper, which the benchmark times beside an indexed SQL query."""
         params = self.params
         for person_id in self._touched_tracks:
@@ -229,7 +228,6 @@ class Engine:
             else:
                 self._exposures.extend(city_join.apply_hazard(city, city_message))
         self._city_inbox.clear()
-        return list(self._exposures)
 
     def decide(self) -> list[Task]:
         """The task policy over the exposures found since the last time; the changed tasks."""

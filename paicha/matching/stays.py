@@ -19,7 +19,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import count, groupby
+from itertools import count, groupby, repeat
 from operator import eq, ge
 
 from h3.api.basic_int import latlng_to_cell as cell_of
@@ -36,6 +36,7 @@ __all__ = [
     "by_person",
     "cell_of",
     "flush",
+    "located_by_person",
     "prune",
     "runs",
 ]
@@ -194,19 +195,19 @@ class PersonPings:
         self.stay_starts = _ints(stay_starts)
         self.repeats = repeats  # type: ignore[assignment]
 
+    def _spans(self) -> Iterator[tuple[int, int, int]]:
+        """Each stay's cell, and where its pings begin and end in the columns."""
+        ends = [*self.stay_starts[1:], len(self.times)]
+        return zip(self.stay_cells, self.stay_starts, ends, strict=True)
+
     def cells(self) -> list[int]:
         """Each ping's cell."""
-        ends = [*self.stay_starts[1:], len(self.times)]
-        return [
-            cell
-            for cell, start, end in zip(self.stay_cells, self.stay_starts, ends, strict=True)
-            for _ in range(end - start)
-        ]
+        return [cell for cell, start, end in self._spans() for _ in range(end - start)]
 
     def stays(self) -> Iterator[Stay]:
         """The stays, each with its distinct times."""
-        times, ends = self.times, [*self.stay_starts[1:], len(self.times)]
-        for cell, start, end in zip(self.stay_cells, self.stay_starts, ends, strict=True):
+        times = self.times
+        for cell, start, end in self._spans():
             run = times[start:end]
             if self.repeats:
                 run = [t for i, t in enumerate(run) if i == 0 or t != run[i - 1]]
@@ -269,6 +270,21 @@ def by_person(
             )
         )
     return people, dropped
+
+
+def located_by_person(
+    event_ids: list[str],
+    person_ids: list[str],
+    lats: list[float],
+    lons: list[float],
+    times: list[int],
+    resolution: int,
+    max_gap: int,
+) -> tuple[list[PersonPings], int]:
+    """``by_person`` for pings given by their coordinates: each one's cell at ``resolution``
+    first (rule 1)."""
+    cells = list(map(cell_of, lats, lons, repeat(resolution, len(times))))
+    return by_person(event_ids, person_ids, times, cells, max_gap)
 
 
 def _first_copies(ids: list[str]) -> list[int]:
