@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 import psycopg2
 from h3.api.basic_int import latlng_to_cell
-from sqlalchemy import make_url
 
 from bench.companions import Companion, from_rows
 from bench.timing import ServerCpu, Timing
@@ -39,6 +38,7 @@ from paicha.matching.model import Case
 from paicha.matching.params import MatchParams
 from paicha.matching.stays import case_window
 from paicha.matching.timeutil import to_micros
+from services.tracking.db.session import libpq_dsn
 
 SESSION = ("SET work_mem = '512MB'", "SET maintenance_work_mem = '512MB'")
 
@@ -148,7 +148,7 @@ def connection(database_url: str | None) -> Iterator[tuple[Any, str]]:
         cluster = PostgresCluster().start()
         database_url = cluster.url
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    dsn = libpq_dsn(database_url)
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     try:

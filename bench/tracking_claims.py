@@ -43,14 +43,14 @@ from typing import Any, Protocol
 import psycopg2
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, insert, make_url, text
+from sqlalchemy import create_engine, insert, text
 
 from infra.postgres import PostgresCluster, scratch_database
 from services.tracking.access import Caller
 from services.tracking.db import repository
 from services.tracking.db.migrate import upgrade
 from services.tracking.db.models import ScreeningTask
-from services.tracking.db.session import Database
+from services.tracking.db.session import Database, libpq_dsn
 
 TEAM = "T140105001"
 PACED = (0.25, 0.5)  # offered loads of the paced runs, as shares of the raw loop's rate
@@ -306,7 +306,7 @@ def paicha_claims(url: str, indices: Sequence[int]) -> Iterator[Claim]:
 @contextmanager
 def raw_claims(url: str, indices: Sequence[int]) -> Iterator[Claim]:
     """The bare SKIP LOCKED statement for the tracers ``indices``, one connection each."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = libpq_dsn(url)
     connections = {i: psycopg2.connect(dsn) for i in indices}
     for connection in connections.values():
         connection.autocommit = True
@@ -329,7 +329,7 @@ def bench_procrastinate(url: str, jobs: int, concurrency: int) -> Result:
     """procrastinate's worker fetching (claiming) and finishing ``jobs`` no-op jobs."""
     import procrastinate
 
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = libpq_dsn(url)
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=dsn, kwargs={}, max_size=concurrency)
     )

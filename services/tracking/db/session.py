@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -68,10 +68,7 @@ class Database:
             with self._autocommit_lock:
                 pool = self._autocommit
                 if pool is None:
-                    dsn = self.engine.url.set(drivername="postgresql")
-                    pool = AutocommitPool(
-                        dsn.render_as_string(hide_password=False), self._pool_limit
-                    )
+                    pool = AutocommitPool(libpq_dsn(self.engine.url), self._pool_limit)
                     self._autocommit = pool
         return pool
 
@@ -80,6 +77,12 @@ class Database:
             self._autocommit.close()
             self._autocommit = None
         self.engine.dispose()
+
+
+def libpq_dsn(url: str | URL) -> str:
+    """A PostgreSQL URL of SQLAlchemy's (``postgresql+psycopg2://...``) as libpq takes it, for
+    psycopg2 and the like, password included."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class AutocommitPool:
