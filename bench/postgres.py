@@ -32,7 +32,7 @@ from h3.api.basic_int import latlng_to_cell
 
 from bench.companions import Companion, from_rows
 from bench.timing import ServerCpu, Timing
-from infra.postgres import PostgresCluster
+from infra.postgres import server_or_throwaway
 from paicha.feeds import decode
 from paicha.matching.model import Case
 from paicha.matching.params import MatchParams
@@ -143,31 +143,26 @@ def connection(database_url: str | None) -> Iterator[tuple[Any, str]]:
     Without ``database_url`` a throwaway cluster is started (``infra.postgres``); with one, the
     schema is dropped afterwards so the server is left as it was.
     """
-    cluster = None
-    if database_url is None:
-        cluster = PostgresCluster().start()
-        database_url = cluster.url
+    throwaway = " (throwaway cluster)" if database_url is None else ""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    dsn = libpq_dsn(database_url)
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE SCHEMA {schema}")
-            cursor.execute(f"SET search_path TO {schema}")
-            for statement in SESSION:
-                cursor.execute(statement)
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
-        yield conn, f"PostgreSQL {version}" + (" (throwaway cluster)" if cluster else "")
-    finally:
+    with server_or_throwaway(database_url) as url:
+        conn = psycopg2.connect(libpq_dsn(url))
+        conn.autocommit = True
         try:
             with conn.cursor() as cursor:
-                cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                cursor.execute(f"CREATE SCHEMA {schema}")
+                cursor.execute(f"SET search_path TO {schema}")
+                for statement in SESSION:
+                    cursor.execute(statement)
+                cursor.execute("SHOW server_version")
+                version = cursor.fetchone()[0]
+            yield conn, f"PostgreSQL {version}{throwaway}"
         finally:
-            conn.close()
-            if cluster is not None:
-                cluster.stop()
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            finally:
+                conn.close()
 
 
 def run_pipeline(conn: Any, city_folder: Path, params: MatchParams) -> PipelineRun:

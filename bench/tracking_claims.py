@@ -45,7 +45,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, insert, text
 
-from infra.postgres import PostgresCluster, scratch_database
+from infra.postgres import scratch_database, server_or_throwaway
 from services.tracking.access import Caller
 from services.tracking.db import repository
 from services.tracking.db.migrate import upgrade
@@ -109,17 +109,8 @@ class Result:
 @contextmanager
 def bench_database(server_url: str | None) -> Iterator[str]:
     """A fresh database on the given server (or on a throwaway cluster), dropped afterwards."""
-    cluster = None
-    if server_url is None:
-        cluster = PostgresCluster()
-        cluster.start()
-        server_url = cluster.url
-    try:
-        with scratch_database(server_url, "bench_claims") as url:
-            yield url
-    finally:
-        if cluster is not None:
-            cluster.stop()
+    with server_or_throwaway(server_url) as server, scratch_database(server, "bench_claims") as url:
+        yield url
 
 
 def refill(url: str, count: int) -> None:

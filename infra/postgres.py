@@ -212,6 +212,17 @@ class PostgresCluster:
 
 
 @contextmanager
+def server_or_throwaway(server_url: str | None) -> Iterator[str]:
+    """The URL of the server given, or of a throwaway cluster started for the block and
+    stopped after it: what the benchmarks run against when no ``--database-url`` is given."""
+    if server_url is not None:
+        yield server_url
+        return
+    with PostgresCluster() as cluster:
+        yield cluster.url
+
+
+@contextmanager
 def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the server of ``server_url`` (a SQLAlchemy URL): its URL, and
     the database dropped afterwards, open connections and all. Creating one takes milliseconds,
