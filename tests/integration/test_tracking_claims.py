@@ -15,7 +15,7 @@ from paicha.matching.policy import task_id_for
 from services.tracking.access import Caller
 from services.tracking.db import repository
 from services.tracking.db.models import ScreeningTask, TaskHistory
-from services.tracking.db.session import Database
+from services.tracking.db.session import AutocommitPool, Database, libpq_dsn
 
 from .test_tracking_world import T0, World
 
@@ -140,25 +140,21 @@ def test_an_expired_lease_returns_the_task_to_the_queue(world: World) -> None:
 def test_the_claim_pool_reuses_its_connections_and_a_caller_past_its_size_times_out(
     empty_database_url: str,
 ) -> None:
-    database = Database(url=empty_database_url, pool_size=1, max_overflow=0)
+    # One connection, and a short wait: the one connection is held, the next caller must not hang.
+    pool = AutocommitPool(libpq_dsn(empty_database_url), 1, timeout=0.2)
     try:
-        with database.autocommit_cursor() as cursor:
+        with pool.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             backend = cursor.fetchone()[0]
-            pool = database._autocommit_pool()
-            pool._timeout = 0.2  # the one connection is held: the next caller must not hang
-            with (
-                pytest.raises(TimeoutError, match="all 1 of the claim pool"),
-                database.autocommit_cursor(),
-            ):
+            with pytest.raises(TimeoutError, match="all 1 of the claim pool"), pool.cursor():
                 pass
-        with database.autocommit_cursor() as cursor:  # handed back, and used again
+        with pool.cursor() as cursor:  # handed back, and used again
             cursor.execute("SELECT pg_backend_pid()")
             assert cursor.fetchone()[0] == backend
-        with pytest.raises(psycopg2.errors.DivisionByZero), database.autocommit_cursor() as cursor:
+        with pytest.raises(psycopg2.errors.DivisionByZero), pool.cursor() as cursor:
             cursor.execute("SELECT 1/0")
-        with database.autocommit_cursor() as cursor:  # a failed statement keeps its connection
+        with pool.cursor() as cursor:  # a failed statement keeps its connection
             cursor.execute("SELECT pg_backend_pid()")
             assert cursor.fetchone()[0] == backend
     finally:
-        database.dispose()
+        pool.close()
