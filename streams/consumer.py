@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
@@ -70,6 +71,30 @@ class BatchConsumer(faust_aiokafka.Consumer):
         """Faust's commit (its interval, before a rebalance, on stop), the handler's first."""
         await self.transport.handler.checkpoint(self)  # type: ignore[attr-defined]
         return await super().commit(topics, start_new_transaction=start_new_transaction)
+
+    async def perform_seek(self) -> None:
+        """Every assigned partition back to its committed offset, as faust does, and the
+        handler's partitions without one back to their beginning.
+
+        Records fetched and handed back to be read again (a fetch after the flow stopped, or of
+        a paused partition) would otherwise be skipped where the group has committed nothing
+        yet: aiokafka's ``seek_to_committed`` leaves such a partition where the fetch left it.
+        The beginning is what ``auto_offset_reset="earliest"`` reads there."""
+        topics = self.transport.handler.topics  # type: ignore[attr-defined]
+        try:
+            await super().perform_seek()
+            uncommitted = [
+                tp
+                for tp in self.assignment()
+                if tp.topic in topics and not self._committed_offset.get(tp)
+            ]
+            if uncommitted:
+                for tp, offset in (await self.earliest_offsets(*uncommitted)).items():
+                    await self.seek(tp, offset)
+        except IllegalStateError:
+            # The assignment changed under the seek: a rebalance began, and once it has
+            # assigned the partitions faust seeks them all to the committed offsets again.
+            self.log.info("assignment changed while seeking; the rebalance seeks again")
 
     async def commit_done(self, offsets: Mapping[TP, int]) -> bool:
         """Commit offsets of records handled outside faust's acknowledgements.
