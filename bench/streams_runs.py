@@ -304,7 +304,8 @@ def paicha_run(
     group = WorkerGroup(bootstrap, prefix, workdir, store=store)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     tasks = KafkaConsumer(names.screening_tasks, bootstrap_servers=bootstrap,
-                          auto_offset_reset="earliest")  # fmt: skip
+                          auto_offset_reset="earliest",
+                          isolation_level="read_committed")  # fmt: skip
     ping_tps = [TopicPartition(names.trajectories, p) for p in range(PARTITIONS)]
     ends = tasks.end_offsets(ping_tps)
     cpu_before = _children_cpu()

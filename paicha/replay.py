@@ -58,6 +58,7 @@ def replay(
         enable_auto_commit=False,
         group_id=None,
         allow_auto_create_topics=False,  # a mistyped topic is an error, not a new topic
+        isolation_level="read_committed",  # dead letters: only what a worker's checkpoint kept
     )
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=20)
     report = ReplayReport()

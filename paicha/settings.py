@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     worker_datadir: Path = Field(
         default=Path("var/faust"), description="a worker's local state folder: one per worker"
     )
+    worker_id: str = Field(
+        default="",
+        description="a worker's name, the same across its restarts and unique among the "
+        "running workers: its Kafka transactional id (empty: host name and data folder)",
+    )
     worker_web_port: Annotated[int, Field(ge=0)] = Field(
         default=0, description="faust worker's web port (0: web server off)"
     )

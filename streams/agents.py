@@ -2,19 +2,25 @@
 
 Each fetch from Kafka (``consumer.BatchConsumer``) brings records of several topics and
 partitions; the loop gives each processor its topics' records as one batch and sends the output
-without waiting. Once a second (and whenever faust commits: on its interval, before a rebalance
-lets partitions go, on stop) a checkpoint then, in this order:
+without waiting, in the worker's open transaction (``transaction.WorkerTransaction``). Once a
+second (and whenever faust commits: on its interval, before a rebalance lets partitions go, on
+stop) a checkpoint then, in this order:
 
 1. waits until the broker has every output record sent since the last one (acks=all);
-2. writes the state touched since: its changelog records, awaited likewise, then the store;
-3. commits the offsets of the records processed since.
+2. sends the changelog records of the state touched since, in the same transaction;
+3. adds the offsets of the records processed since, and commits the transaction;
+4. writes that state to the local store.
 
-If the worker dies anywhere in between, those records are consumed again (their offsets were not
-committed) and reproduce output that downstream takes as a no-op, since every message replaces
-by key and task ids are deterministic; and the state they find, at worst the one the checkpoint
-wrote, makes them duplicates, whose output is already out. The local store is written only once
-the changelog holds the same, so a store never knows more than a recovery would. A key's state is
-pickled once per checkpoint however many fetches touched it.
+Nothing of it is visible to a ``read_committed`` reader before step 3, and all of it is after.
+If the worker dies anywhere before, the transaction is aborted (by the worker's next incarnation,
+or by the broker's timeout) and the records are consumed again from the committed offsets,
+against the state the last commit saved: output never comes from state no recovery would find,
+so a replay that batches the records otherwise cannot leave a dead worker's record standing.
+Records processed twice (a rebalance, a commit the broker refused) reproduce output that
+downstream takes as a no-op, since every message replaces by key and task ids are deterministic.
+The local store is written only once the changelog holds the same, so a store never knows more
+than a recovery would. A key's state is pickled once per checkpoint however many fetches
+touched it.
 
 A rebalance waits for a fetch in progress before faust lets its partitions go, and a fetch that
 comes after the flow was stopped is not processed: it is read again from the committed offsets
@@ -42,6 +48,7 @@ from faust.types import TP
 
 from streams.processors import Batch
 from streams.state import KeyedState
+from streams.transaction import WorkerTransaction
 
 EXIT_BATCH_FAILED = 70  # EX_SOFTWARE
 log = logging.getLogger(__name__)
@@ -96,10 +103,12 @@ class BatchLoop:
         app: faust.App,
         routes: Iterable[Route],
         *,
+        transaction: WorkerTransaction,
         partitions: int,
         checkpoint_every: float = 1.0,
     ) -> None:
         self.app = app
+        self.transaction = transaction
         self.partitions = partitions  # of every keyed topic (co-partitioned), for ``_sweep``
         self.routes = list(routes)
         self.by_topic = {topic: route for route in self.routes for topic in route.topics}
@@ -154,19 +163,33 @@ class BatchLoop:
         self._last_checkpoint = time.monotonic()
         if not self._consistent:
             # A fetch was cut off half way (the loop is shutting down): what it changed in
-            # the live state must never be saved, nor its offsets committed.
+            # the live state must never be saved, nor its offsets committed, nor its output seen.
+            await self.transaction.abort()
             return
         sending, self._sending = self._sending, []
         if sending:
             await asyncio.gather(*sending)
-        touched, self._touched = self._touched, {}
-        await self._save(touched)
         offsets, self._offsets = self._offsets, {}
-        if offsets and not await consumer.commit_done(offsets):
-            # A rebalance took the partitions: their new owner takes the records again, and
-            # what was sent for them meanwhile is the same thing sent twice.
-            log.info("commit of %d partition(s) not accepted; read again", len(offsets))
+        assigned = consumer.assignment()
+        if any(tp not in assigned for tp in offsets):
+            # A rebalance took partitions before this checkpoint could (faust checkpoints
+            # before it lets them go, so this should not happen): their new owner takes the
+            # records again, and everything since the last checkpoint is discarded here too.
+            log.warning("partitions lost before their checkpoint; reading them again")
+            await self._discard(consumer)
+            return
+        touched, self._touched = self._touched, {}
+        written = await self._send_changelog(touched)
+        await self.transaction.commit(offsets)
+        self._store(written)
+        consumer.note_committed(offsets)
         gc.freeze()  # live state is long-lived and acyclic: keep the collector off it
+
+    async def _discard(self, consumer: Any) -> None:
+        """Abort the transaction, drop what the live state learnt since the last checkpoint,
+        and read the records since then again."""
+        await self._reset()
+        await consumer.perform_seek()
 
     async def _run(self, records: Mapping[TP, list[Any]]) -> None:
         # aiokafka's records go to the processors as they are: they have the attributes of a
@@ -181,7 +204,7 @@ class BatchLoop:
             inbound[tp] = now  # faust's watchdog: this partition is being processed
         for route, rs in taken.values():
             batch = route.processor.process(rs)
-            self._sending += await send(self.app, batch.out)
+            self._sending += await self.transaction.send(batch.out)
             if route.state is not None and batch.touched:
                 _, keys = self._touched.setdefault(id(route), (route.state, {}))
                 partition_of = {r.key: r.partition for r in rs}
@@ -214,8 +237,10 @@ class BatchLoop:
                     touched[key] = keys[key]
                 log.info("retention: %d %s key(s) pruned", len(changed), route.stats.name)
 
-    async def _save(self, touched: dict[int, tuple[KeyedState[Any], dict[str, int]]]) -> None:
-        """The touched state to the changelog, awaited, and then to the local store."""
+    async def _send_changelog(
+        self, touched: dict[int, tuple[KeyedState[Any], dict[str, int]]]
+    ) -> list[tuple[KeyedState[Any], bytes, bytes, int, Any]]:
+        """The touched state's changelog records, sent in the transaction and acknowledged."""
         writes = [
             (state, key.encode(), state.snapshot(key), partition)
             for state, keys in touched.values()
@@ -225,9 +250,14 @@ class BatchLoop:
             (state.table.changelog_topic.get_topic_name(), raw, value, partition)
             for state, raw, value, partition in writes
         ]
-        written = await deliver(self.app, changelog)
+        pending = await self.transaction.send(changelog)
+        written = await asyncio.gather(*pending) if pending else []
+        return [(*write, meta) for write, meta in zip(writes, written, strict=True)]
+
+    def _store(self, written: list[tuple[KeyedState[Any], bytes, bytes, int, Any]]) -> None:
+        """The committed state to the local store, with the changelog offset it is current to."""
         newest: dict[tuple[int, TP], tuple[Any, int]] = {}
-        for (state, raw, value, partition), meta in zip(writes, written, strict=True):
+        for state, raw, value, partition, meta in written:
             with current_partition(meta.topic, partition):
                 state.table.data[raw] = value
             tp = TP(meta.topic, meta.partition)
@@ -255,8 +285,23 @@ class BatchLoop:
         except Exception:  # lag is a figure for people; never let it stop a worker
             return "?"
 
-    def forget(self) -> None:
-        """After a rebalance: nothing pending, positions from the committed offsets again."""
+    async def close(self) -> None:
+        """On stop, after faust's last commit: what is still open is aborted (its records are
+        read again on the next start), and the producer disconnects."""
+        async with self._busy:
+            await self.transaction.stop()
+
+    async def reset(self) -> None:
+        """After a rebalance: nothing pending, live state from the tables again, and positions
+        from the committed offsets."""
+        async with self._busy:
+            await self._reset()
+
+    async def _reset(self) -> None:
+        await self.transaction.abort()  # open only if a fetch was cut off
+        for route in self.routes:
+            if route.state is not None:
+                route.state.forget()
         self._sending.clear()
         self._touched.clear()
         self._offsets.clear()
@@ -306,26 +351,3 @@ def current_partition(topic: str, partition: int) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
-
-
-async def deliver(app: faust.App, out: list[tuple[Any, ...]]) -> list[Any]:
-    """Publish ``(topic, key, value[, partition])`` records and wait until the broker has every
-    one (acks=all); their record metadata, in order."""
-    pending = await send(app, out)
-    return list(await asyncio.gather(*pending)) if pending else []
-
-
-async def send(app: faust.App, out: list[tuple[Any, ...]]) -> list[Awaitable[Any]]:
-    """Publish ``(topic, key, value[, partition])`` records; what each one's delivery awaits."""
-    producer = app.producer
-    return [
-        await producer.send(
-            record[0],
-            record[1],
-            record[2],
-            partition=record[3] if len(record) > 3 else None,
-            timestamp=None,
-            headers=None,
-        )
-        for record in out
-    ]

@@ -21,6 +21,7 @@ from streams.agents import AgentStats, BatchLoop, Route
 from streams.consumer import BatchTransport
 from streams.state import KeyedState
 from streams.topics import TopicNames
+from streams.transaction import WorkerTransaction, default_worker_id
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,18 @@ def store_url(settings: Settings) -> str:
             raise
         return "memory://"
     return "rocksdb://"
+
+
+def producer_options(conf: Any) -> dict[str, Any]:
+    """Faust's producer settings, for the worker's transactional producer."""
+    return {
+        "client_id": conf.broker_client_id,
+        "linger_ms": int((conf.producer_linger or 0) * 1000),
+        "max_batch_size": conf.producer_max_batch_size,
+        "max_request_size": conf.producer_max_request_size,
+        "compression_type": conf.producer_compression_type,
+        "request_timeout_ms": int(conf.producer_request_timeout * 1000),
+    }
 
 
 def build_app(
@@ -92,12 +105,9 @@ def build_app(
         )
 
     common: dict[str, Any] = {"topics": names, "params": params}
-    stores: list[KeyedState[Any]] = []
 
     def keyed(name: str, factory: Callable[[str], Any]) -> KeyedState[Any]:
-        state: KeyedState[Any] = KeyedState(table(name), factory)
-        stores.append(state)
-        return state
+        return KeyedState(table(name), factory)
 
     tracks = keyed("tracks", stays.PersonTrack)
     areas = keyed("areas", hazards.AreaState)
@@ -124,13 +134,26 @@ def build_app(
         Route(processor, state, AgentStats(name), sources)
         for name, sources, processor, state in wiring
     ]
-    batches = BatchLoop(app, routes, partitions=partitions)
+    worker_id = settings.worker_id or default_worker_id(Path(app.conf.datadir))
+    transaction = WorkerTransaction(
+        bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+        transactional_id=f"{app.conf.id}-{worker_id}",
+        group_id=app.conf.id,
+        producer_options=producer_options(app.conf),
+    )
+    batches = BatchLoop(app, routes, transaction=transaction, partitions=partitions)
     app.transport = BatchTransport(app.conf.broker_consumer, app, handler=batches)
     # Subscribed, so that faust's group assigns their partitions (with the tables' changelog
     # partitions of the same numbers); their records never reach a faust stream.
     sources = [topic(*route.topics) for route in routes]
     for source in sources:
         app.topics.add(source)
+
+    @app.task
+    async def fence_previous_incarnation() -> None:
+        # At once rather than at the first output: what this worker's previous incarnation left
+        # open holds readers of the partitions it wrote to back until it is aborted.
+        await transaction.start()
 
     @app.task
     async def declare_outputs() -> None:
@@ -145,13 +168,12 @@ def build_app(
     async def before_partitions_go(*args: Any, **kwargs: Any) -> None:
         # Faust's own commit before this has checkpointed already, unless configured not to.
         await batches.checkpoint(app.consumer)
-        forget_live_state()
+        await batches.reset()
 
-    def forget_live_state(*args: Any, **kwargs: Any) -> None:
-        for state in stores:
-            state.forget()
-        batches.forget()
+    async def after_partitions_come(*args: Any, **kwargs: Any) -> None:
+        # A partition that comes back may have been worked on elsewhere meanwhile.
+        await batches.reset()
 
     app.on_partitions_revoked.connect(before_partitions_go)
-    app.on_partitions_assigned.connect(forget_live_state)
+    app.on_partitions_assigned.connect(after_partitions_come)
     return app

@@ -17,7 +17,10 @@ from typing import Any, Protocol
 
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.transport.drivers.aiokafka import server_list
 from faust.types import TP, Message
+
+from streams.transaction import visible_ends
 
 
 class FetchHandler(Protocol):
@@ -30,6 +33,19 @@ class FetchHandler(Protocol):
     ) -> None: ...
 
     async def checkpoint(self, consumer: BatchConsumer) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class ReadCommittedThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, its Kafka consumer reading committed records only."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Faust reads committed only under its own exactly-once mode, which would also replace
+        # its commit path; the isolation level is read when the consumer starts, after this.
+        consumer._isolation_level = "read_committed"
+        return consumer
 
 
 class BatchConsumer(faust_aiokafka.Consumer):
@@ -96,13 +112,25 @@ class BatchConsumer(faust_aiokafka.Consumer):
             # assigned the partitions faust seeks them all to the committed offsets again.
             self.log.info("assignment changed while seeking; the rebalance seeks again")
 
-    async def commit_done(self, offsets: Mapping[TP, int]) -> bool:
-        """Commit offsets of records handled outside faust's acknowledgements.
+    def note_committed(self, offsets: Mapping[TP, int]) -> None:
+        """Offsets the worker's transaction committed, in faust's bookkeeping (lag, monitor)."""
+        self._committed_offset.update(offsets)
+        self.app.monitor.on_tp_commit(dict(offsets))
 
-        Faust's own commit path: partitions no longer assigned are left out, the producer is
-        flushed, and faust's committed offsets follow.
-        """
-        return await self._commit_offsets(offsets)
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        """Where table recovery of ``partitions`` is done: one past the last committed record
+        of each, not the end offset, which a transaction's commit marker can be
+        (``transaction.visible_ends``)."""
+        transport: Any = self.transport
+        return await visible_ends(server_list(transport.url, transport.default_port), partitions)
+
+    async def on_stop(self) -> None:
+        """Faust's last commit, which checkpoints, then the handler's producer closes."""
+        await super().on_stop()
+        await self.transport.handler.close()  # type: ignore[attr-defined]
+
+    def _new_consumer_thread(self) -> ReadCommittedThread:
+        return ReadCommittedThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class BatchTransport(faust_aiokafka.Transport):

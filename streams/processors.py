@@ -2,8 +2,8 @@
 
 Each takes a batch of records from its topics, validates them at the edge (``paicha.feeds``),
 runs the matching core over its keyed state, and returns what to publish, dead letters included.
-The faust agents (``agents.py``) only move bytes: they call these, deliver the output, then save
-the touched state. Nothing here knows faust, so a dict can stand in for a table in tests.
+The faust agents (``agents.py``) only move bytes: they call these, send the output, and commit it
+with the touched state. Nothing here knows faust, so a dict can stand in for a table in tests.
 
 A record that cannot be decoded, or whose processing raises, becomes a dead letter carrying the
 reason, the topic, partition and offset, and the original bytes: it never stops a partition.

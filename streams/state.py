@@ -3,8 +3,9 @@
 The core mutates plain objects (``PersonTrack``, ``CellState``…). Decoding one from the table on
 every event would cost more than the event's work, so each key's object stays live in a cache,
 and the table (and its changelog topic, from which a restarted worker recovers) gets the pickled
-object once per batch, after the batch's output has been delivered. The cache is dropped on every
-rebalance: a partition that comes back may have been worked on elsewhere meanwhile.
+object once per checkpoint, in the transaction that commits the output it produced. The cache is
+dropped on every rebalance: a partition that comes back may have been worked on elsewhere
+meanwhile.
 """
 
 from __future__ import annotations

@@ -172,6 +172,9 @@ class TrackingConsumer:
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # The stream workers write in transactions: a record is a task only once the
+            # checkpoint that made it commits (streams/transaction.py).
+            isolation_level="read_committed",
         )
         self.totals: Counter[str] = Counter()
         # Records behind the end of each assigned partition, as of the last poll (metrics read

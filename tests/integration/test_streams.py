@@ -63,6 +63,7 @@ async def test_a_city_through_kafka_gives_the_tasks_of_paicha_match_and_commits_
         bootstrap_servers=kafka_bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     try:
         report = await asyncio.to_thread(
@@ -104,6 +105,7 @@ def latest_on(bootstrap: str, topic: str) -> dict[bytes, bytes]:
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        isolation_level="read_committed",
         consumer_timeout_ms=1500,
     )
     try:

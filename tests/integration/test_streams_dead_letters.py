@@ -149,7 +149,10 @@ class Reader:
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
         self.consumer = KafkaConsumer(
-            *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            *topics,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         self.records: dict[str, list[Any]] = {topic: [] for topic in topics}
 

@@ -116,7 +116,10 @@ class TaskTopic:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.consumer = KafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         self.latest: dict[str, dict[str, Any]] = {}
         self.other_ids: list[tuple[str, str]] = []  # (person, task id) not the person's one id

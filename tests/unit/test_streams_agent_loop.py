@@ -1,5 +1,7 @@
-"""The batch loop's promises: output out before state is written, state before offsets are
-committed, and a fetch either fully handled or consumed again, never lost."""
+"""The batch loop's promises: output, state and offsets committed together in one transaction
+and the local store written after, and a fetch either fully handled or consumed again, never
+lost. (That Kafka keeps a transaction's records from readers until it commits, and drops them
+when it aborts, is tested on a real broker: tests/integration/test_streams_transactions.py.)"""
 
 from __future__ import annotations
 
@@ -25,21 +27,41 @@ class Journal(list[tuple[str, Any]]):
     """What the loop did, in order."""
 
 
-class FakeProducer:
+class FakeTransaction:
+    """Journals what the loop sends, commits and aborts."""
+
     def __init__(self, journal: Journal, *, failing: str | None = None) -> None:
         self.journal = journal
         self.failing = failing
         self.offset = 0
+        self.open = False
 
-    async def send(self, topic: str, key: bytes, value: bytes, **kw: Any) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.offset += 1
-        if topic == self.failing:
-            future.set_exception(RuntimeError("the broker refused"))
-        else:
-            self.journal.append(("sent", topic))
-            future.set_result(SimpleNamespace(topic=topic, partition=0, offset=self.offset))
-        return future
+    async def send(self, out: list[tuple[Any, ...]]) -> list[asyncio.Future[Any]]:
+        pending = []
+        for topic, *_ in out:
+            self.open = True
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self.offset += 1
+            if topic == self.failing:
+                future.set_exception(RuntimeError("the broker refused"))
+            else:
+                self.journal.append(("sent", topic))
+                future.set_result(SimpleNamespace(topic=topic, partition=0, offset=self.offset))
+            pending.append(future)
+        return pending
+
+    async def commit(self, offsets: dict[TP, int]) -> None:
+        if self.open or offsets:
+            self.open = False
+            self.journal.append(("committed", dict(offsets)))
+
+    async def abort(self) -> None:
+        if self.open:
+            self.open = False
+            self.journal.append(("aborted", None))
+
+    async def stop(self) -> None:
+        await self.abort()
 
 
 class FakeStore(dict[bytes, bytes]):
@@ -81,9 +103,8 @@ class FakeConsumer:
     async def perform_seek(self) -> None:
         self.journal.append(("seek", None))
 
-    async def commit_done(self, offsets: dict[TP, int]) -> bool:
-        self.journal.append(("committed", dict(offsets)))
-        return True
+    def note_committed(self, offsets: dict[TP, int]) -> None:
+        pass
 
 
 class Counting:
@@ -132,16 +153,19 @@ def record(offset: int, key: bytes = b"p") -> Any:
 
 
 def loop_of(
-    processor: Any, journal: Journal, state: Any = None, partitions: int = 1, **producer: Any
+    processor: Any, journal: Journal, state: Any = None, partitions: int = 1, **transaction: Any
 ) -> Any:
     app = SimpleNamespace(
-        producer=FakeProducer(journal, **producer),
         monitor=SimpleNamespace(stream_inbound_time={}),
         consumer_generation_id=1,
     )
     route = agents.Route(processor, state, agents.AgentStats("x"), ("in",))
     return agents.BatchLoop(  # type: ignore[arg-type]
-        app, [route], partitions=partitions, checkpoint_every=3600.0
+        app,
+        [route],
+        transaction=FakeTransaction(journal, **transaction),  # type: ignore[arg-type]
+        partitions=partitions,
+        checkpoint_every=3600.0,
     )
 
 
@@ -153,7 +177,7 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(agents.os, "_exit", fake_exit)
 
 
-async def test_output_is_out_before_state_is_written_and_state_before_offsets_commit() -> None:
+async def test_output_state_and_offsets_commit_together_and_the_store_is_written_after() -> None:
     journal = Journal()
     counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
     loop = loop_of(Counting(counts), journal, counts)
@@ -166,11 +190,10 @@ async def test_output_is_out_before_state_is_written_and_state_before_offsets_co
     await loop.checkpoint(consumer)
 
     kinds = [kind for kind, _ in journal]
-    assert kinds[3:5] == ["sent", "sent"]  # one changelog record per touched key
-    assert journal[3:5] == [("sent", "counts-changelog")] * 2
-    assert sorted(kinds[5:7]) == ["stored", "stored"]
-    assert kinds[7] == "persisted"
-    assert journal[-1] == ("committed", {tp: 10})
+    assert journal[3:5] == [("sent", "counts-changelog")] * 2  # one per touched key
+    assert journal[5] == ("committed", {tp: 10})  # the output, the changelog and the offsets
+    assert sorted(kinds[6:8]) == ["stored", "stored"]  # the store only once committed
+    assert kinds[8:] == ["persisted"]
     assert counts.get("p") == [7, 9]
     assert loop.positions[tp] == 10
 
@@ -226,7 +249,8 @@ async def test_a_fetch_cut_off_half_way_leaves_nothing_saved_or_committed() -> N
         await loop.handle(consumer, {TP("in", 0): [record(2)]}, 1)
     await loop.checkpoint(consumer)
 
-    assert journal == [("sent", "out")]  # the first fetch's output, and nothing after
+    # Both fetches' output was sent in the open transaction; none of it is ever seen.
+    assert journal == [("sent", "out"), ("aborted", None)]
 
 
 async def test_keys_no_record_touches_are_swept_on_this_workers_partitions_and_saved() -> None:
@@ -250,4 +274,21 @@ async def test_keys_no_record_touches_are_swept_on_this_workers_partitions_and_s
 
     assert forgetting.swept == mine
     assert sorted(key.decode() for kind, key in journal if kind == "stored") == mine
-    assert journal[-1] == ("committed", {TP("in", 1): 6})
+    assert ("committed", {TP("in", 1): 6}) in journal
+
+
+async def test_partitions_lost_before_their_checkpoint_discard_everything_since_the_last() -> None:
+    """Nothing of what the fetches since the last checkpoint did survives: the transaction is
+    aborted, the live state is read from the table again, and the records are read again."""
+    journal = Journal()
+    counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
+    loop = loop_of(Counting(counts), journal, counts)
+    consumer = FakeConsumer(journal)
+    await loop.handle(consumer, {TP("in", 0): [record(1)]}, 1)
+    consumer.assigned = frozenset()
+
+    await loop.checkpoint(consumer)
+
+    assert journal == [("sent", "out"), ("aborted", None), ("seek", None)]
+    assert counts.get("p") == []  # the live state forgot the record
+    assert loop.positions == {}
