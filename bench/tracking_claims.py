@@ -9,7 +9,7 @@ paicha and the raw loop: threads spread over ``--processes`` processes, 8 by def
 tracer waits on another's share of one GIL; see ``spread_claimers``):
 
 - paicha: ``repository.claim_next``, the claim the API runs (claim, lease, history and audit in
-  one statement, in autocommit on a pooled psycopg2 connection of SQLAlchemy's engine);
+  one statement, in autocommit on a psycopg2 connection of the claim pool, ``AutocommitPool``);
 - raw: the bare ``UPDATE ... WHERE task_id = (SELECT ... FOR UPDATE SKIP LOCKED)`` in autocommit
   with psycopg2: the least work a claim can be, so the ceiling;
 - procrastinate (PyPI): the same number of jobs deferred, then its worker (``concurrency`` =

@@ -137,7 +137,7 @@ def test_an_expired_lease_returns_the_task_to_the_queue(world: World) -> None:
     assert too_late.status_code == 409 and "tracer_a2" in too_late.json()["reason"]
 
 
-def test_the_claim_pool_reuses_its_connections_and_a_caller_past_its_size_times_out(
+def test_the_claim_pool_reuses_its_connections_reconnects_after_close_and_times_out_when_full(
     empty_database_url: str,
 ) -> None:
     # One connection, and a short wait: the one connection is held, the next caller must not hang.
@@ -156,5 +156,8 @@ def test_the_claim_pool_reuses_its_connections_and_a_caller_past_its_size_times_
         with pool.cursor() as cursor:  # a failed statement keeps its connection
             cursor.execute("SELECT pg_backend_pid()")
             assert cursor.fetchone()[0] == backend
+        assert pool.fetchone("SELECT pg_backend_pid()", ()) == (backend,)
+        pool.close()  # closes the idle connection; its slot connects again when next taken
+        assert pool.fetchone("SELECT pg_backend_pid()", ()) != (backend,)
     finally:
         pool.close()

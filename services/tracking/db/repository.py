@@ -106,8 +106,8 @@ def claim_next(database: Database, caller: Caller, *, now: datetime, until: date
     """Claim the team's most urgent claimable task for the caller, committed when this returns;
     its id, or None if none. Its own unit of work: on PostgreSQL one autocommit statement."""
     if database.dialect == "postgresql":
-        with database.autocommit_cursor() as cursor:
-            return claim_next_on(cursor, caller, now=now, until=until)
+        row = database.autocommit_fetchone(_CLAIM_NEXT_POSTGRES, _claim_params(caller, now, until))
+        return None if row is None else row[0]
     params: dict[str, Any] = {"now": now, "until": until}
     with database.transaction() as session:
         return _claim_next_serialised(session, caller, params)
@@ -115,11 +115,13 @@ def claim_next(database: Database, caller: Caller, *, now: datetime, until: date
 
 def claim_next_on(cursor: Any, caller: Caller, *, now: datetime, until: datetime) -> str | None:
     """``claim_next`` on PostgreSQL, on a cursor in autocommit (``Database.autocommit_cursor``)."""
-    cursor.execute(
-        _CLAIM_NEXT_POSTGRES, (caller.team_id, caller.jurisdiction, caller.user_id, now, until)
-    )
+    cursor.execute(_CLAIM_NEXT_POSTGRES, _claim_params(caller, now, until))
     row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def _claim_params(caller: Caller, now: datetime, until: datetime) -> tuple[Any, ...]:
+    return (caller.team_id, caller.jurisdiction, caller.user_id, now, until)
 
 
 def _claim_next_serialised(session: Session, caller: Caller, params: dict[str, Any]) -> str | None:

@@ -12,8 +12,9 @@ transaction carry on meanwhile. That is what makes claiming safe there without `
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,6 +52,10 @@ class Database:
         """A session in one transaction: committed on success, rolled back on any exception."""
         with self._sessions.begin() as session:
             yield session
+
+    def autocommit_fetchone(self, statement: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """``autocommit_cursor``'s one statement and its first row, for the hot path."""
+        return self._autocommit_pool().fetchone(statement, params)
 
     @contextmanager
     def autocommit_cursor(self) -> Iterator[Any]:
@@ -92,46 +97,76 @@ class AutocommitPool:
     rest of a claim's client side, and claims are the queue's hot path. (psycopg2's own pools
     close every connection handed back beyond ``minconn``.) A connection whose statement failed
     is kept while it is open (autocommit leaves no transaction to abort), dropped once closed.
+
+    The slots are one token each in a ``queue.SimpleQueue``: an open connection, or None for a
+    slot not connected yet. Taking and handing back a token is one call into C each; the
+    semaphore, lock and list this replaced were pure Python and cost about 10 µs a claim, more
+    with 8 threads taking turns on one GIL.
     """
 
     def __init__(self, dsn: str, size: int, timeout: float = 30.0) -> None:
         self._dsn = dsn
         self._size, self._timeout = size, timeout
-        self._slots = threading.BoundedSemaphore(size)
-        self._idle: list[Any] = []
-        self._lock = threading.Lock()
+        self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(size):
+            self._slots.put(None)
+
+    def fetchone(self, statement: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """Run one statement (atomic by itself, as autocommit makes it) and return its first
+        row: the claim's hot path, without ``cursor()``'s generator context manager (a few µs
+        a call)."""
+        connection = self._take()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                return cursor.fetchone()
+        finally:
+            self._give(connection)
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
+        connection = self._take()
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        finally:
+            self._give(connection)
+
+    def close(self) -> None:
+        """Close the connections not in use; their slots reconnect when next taken."""
+        idle = []
+        while True:
+            try:
+                idle.append(self._slots.get_nowait())
+            except queue.Empty:
+                break
+        for connection in idle:
+            if connection is not None:
+                connection.close()
+            self._slots.put(None)
+
+    def _take(self) -> Any:
         # As SQLAlchemy's pool does (pool_timeout, 30 s): a request fails rather than hang.
-        if not self._slots.acquire(timeout=self._timeout):
+        try:
+            connection = self._slots.get(timeout=self._timeout)
+        except queue.Empty:
             raise TimeoutError(
                 f"no database connection free within {self._timeout:.0f} s: "
                 f"all {self._size} of the claim pool are in use"
-            )
-        try:
-            with self._lock:
-                connection = self._idle.pop() if self._idle else None
-            if connection is None:
+            ) from None
+        if connection is None:
+            try:
                 import psycopg2
 
                 connection = psycopg2.connect(self._dsn)
                 connection.autocommit = True
-            try:
-                with connection.cursor() as cursor:
-                    yield cursor
-            finally:
-                if not connection.closed:
-                    with self._lock:
-                        self._idle.append(connection)
-        finally:
-            self._slots.release()
+            except BaseException:
+                self._slots.put(None)
+                raise
+        return connection
 
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+    def _give(self, connection: Any) -> None:
+        self._slots.put(None if connection.closed else connection)
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
