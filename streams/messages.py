@@ -45,7 +45,24 @@ class CaseMark:
         return hash((self.person_id, self.case_id))
 
 
-PersonMessage = ExposureChange | CaseMark
+class Watermark:
+    """The newest event time a stay builder has seen, sent to every partition of the exposures
+    topic once a day of it: the task policy's retention horizon moves with it, so a stretch
+    without exposures does not keep what aged out (its own event time is the exposures')."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Watermark) and self.at == other.at
+
+    def __hash__(self) -> int:
+        return hash(self.at)
+
+
+PersonMessage = ExposureChange | CaseMark | Watermark
 
 
 class MessageError(PaichaError):
@@ -91,6 +108,8 @@ def encode(message: CellMessage | CityMessage | PersonMessage) -> bytes:
             }
         case CaseMark():
             body = {"t": "case", "p": message.person_id, "k": message.case_id}
+        case Watermark():
+            body = {"t": "watermark", "at": message.at}
         case _:
             raise MessageError(f"cannot encode {type(message).__name__}")
     return orjson.dumps(body)
@@ -121,6 +140,8 @@ def decode(raw: bytes) -> CellMessage | CityMessage | PersonMessage:
             return ExposureChange(body["p"], key, overlaps, body["y"])
         if kind == "case":
             return CaseMark(body["p"], body["k"])
+        if kind == "watermark":
+            return Watermark(int(body["at"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as error:
         raise MessageError(f"undecodable internal message: {error!r}") from error
     raise MessageError(f"unknown internal message type {kind!r}")

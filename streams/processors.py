@@ -57,14 +57,19 @@ class Record:
 
 @dataclass(slots=True)
 class Batch:
-    """What one batch produced: records to publish, and the state keys to save after."""
+    """What one batch produced: records to publish (``everywhere``: to every partition of their
+    topic, keyless), and the state keys to save after."""
 
     out: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    everywhere: list[tuple[str, bytes]] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
 
     def send(self, topic: str, key: bytes, value: bytes) -> None:
         self.out.append((topic, key, value))
+
+    def send_everywhere(self, topic: str, value: bytes) -> None:
+        self.everywhere.append((topic, value))
 
 
 class Processor:
@@ -159,6 +164,7 @@ class PeopleProcessor(Processor):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.tracks = tracks
         self.retained = (tracks, stays.prune)
+        self.announced = 0  # the event time last sent to the task policy (``messages.Watermark``)
 
     def process(self, records: Iterable[Record]) -> Batch:
         batch = Batch()
@@ -189,6 +195,11 @@ class PeopleProcessor(Processor):
             stay_changes, case_changes = stays.flush(track, params.lookback)
             self._to_cells(batch, stay_changes, case_changes)
             stays.prune(track, self.horizon())
+        if self.watermark - self.announced >= DAY:
+            self.announced = self.watermark
+            batch.send_everywhere(
+                self.topics.exposures, messages.encode(messages.Watermark(self.watermark))
+            )
         return batch
 
     def _case(self, batch: Batch, case: Case) -> None:
@@ -364,6 +375,9 @@ class PolicyProcessor(Processor):
                     policy.apply_exposure(self._state(batch, message.person_id), message, now)
                 elif isinstance(message, messages.CaseMark):
                     policy.apply_case(self._state(batch, message.person_id), message.case_id)
+                elif isinstance(message, messages.Watermark):
+                    # No exposure for a while: the stay builders' event time moves the horizon.
+                    self.watermark = max(self.watermark, message.at)
                 else:
                     raise messages.MessageError(f"not a person message: {type(message).__name__}")
         horizon = self.horizon()

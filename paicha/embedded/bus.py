@@ -84,11 +84,11 @@ class Bus:
         counts: Counter[str] = Counter()
         sequence = 0
 
-        def publish(outgoing: Iterable[Outgoing]) -> None:
+        def publish(outgoing: Iterable[Outgoing], *, to: int | None = None) -> None:
             nonlocal sequence
             partitions = self.partitions
             for topic, key, value in outgoing:
-                partition = zlib.crc32(key) % partitions
+                partition = zlib.crc32(key) % partitions if to is None else to
                 next_offsets = self.offsets.get(topic)
                 if next_offsets is None:
                     next_offsets = self.offsets[topic] = [0] * partitions
@@ -125,6 +125,9 @@ class Bus:
                 batch = node.processor.process(batch_in)
                 counts.update({f"{node.name}:{k}": v for k, v in batch.counts.items()})
                 publish(batch.out)
+                for topic, value in batch.everywhere:
+                    for partition in range(self.partitions):
+                        publish([(topic, b"", value)], to=partition)
                 if node.state is not None:
                     node.dirty.update(batch.touched)
             for topic, sink in self._sinks_for(logs):

@@ -292,3 +292,26 @@ async def test_partitions_lost_before_their_checkpoint_discard_everything_since_
     assert journal == [("sent", "out"), ("aborted", None), ("seek", None)]
     assert counts.get("p") == []  # the live state forgot the record
     assert loop.positions == {}
+
+
+async def test_a_record_for_every_partition_goes_to_each_partition_of_its_topic() -> None:
+    journal = Journal()
+
+    class Announcing(Counting):
+        def process(self, records: list[Any]) -> Batch:
+            batch = Batch()
+            batch.send_everywhere("time", b"{}")
+            return batch
+
+    loop = loop_of(Announcing(KeyedState({}, lambda key: [])), journal, partitions=3)
+    sent: list[tuple[Any, ...]] = []
+    send = loop.transaction.send
+
+    async def recording(out: list[tuple[Any, ...]]) -> list[asyncio.Future[Any]]:
+        sent.extend(out)
+        return await send(out)
+
+    loop.transaction.send = recording
+    await loop.handle(FakeConsumer(journal), {TP("in", 0): [record(1)]}, 1)
+
+    assert sent == [("time", b"", b"{}", 0), ("time", b"", b"{}", 1), ("time", b"", b"{}", 2)]

@@ -146,3 +146,33 @@ def test_a_person_no_exposure_touches_any_more_is_swept_from_the_task_policy() -
     registry = orjson.dumps({"person_id": "p", "residence_code": "140105001001"})
     again = policies.process([record(NAMES.persons, 3, registry, key=b"p")])
     assert again.out == [], "a registry update of a forgotten person sends no withdrawal"
+
+
+def test_the_stay_builder_tells_every_exposures_partition_its_event_time_once_a_day() -> None:
+    people = PeopleProcessor(tracks=KeyedState({}, stays.PersonTrack), topics=NAMES, params=PARAMS)
+    first = people.process([record("trajectories", 1, ping("a", "p", 0))])
+    seen = people.watermark
+    same_day = people.process([record("trajectories", 2, ping("b", "p", 30))])
+    marks = [messages.decode(value) for _, value in first.everywhere]
+
+    assert [topic for topic, _ in first.everywhere] == [NAMES.exposures]
+    assert marks == [messages.Watermark(seen)]
+    assert same_day.everywhere == []  # not again before a day of event time has passed
+
+
+def test_a_person_with_no_new_exposure_is_forgotten_once_the_stay_builders_time_moves_on() -> None:
+    """A quiet stretch (no exposure at all) used to keep the task policy's state past retention,
+    since its horizon moved only with the exposures it received."""
+    policies = KeyedState({}, policy.PersonPolicy)
+    processor = PolicyProcessor(policies=policies, clock=lambda: DAY, topics=NAMES, params=PARAMS)
+    key = ExposureKey("area_stay", "A1", "88319085cbfffff")
+    exposed = ExposureChange("p", key, ((DAY, DAY + 20 * MINUTE),), "1")
+    processor.process([record(NAMES.exposures, 1, messages.encode(exposed))])
+    assert policies.get("p").exposures
+
+    later = messages.Watermark(DAY + 20 * MINUTE + PARAMS.retention + DAY)
+    processor.process([record(NAMES.exposures, 2, messages.encode(later), key=b"")])
+    assert processor.sweep_due()
+    assert processor.sweep(["p"]) == ["p"]
+
+    assert not policies.get("p").exposures
