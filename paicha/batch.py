@@ -114,7 +114,7 @@ def _match_pings(
             on_reject(Rejected(path.name, first_line + number, where, reason))
         first_line += piece.lines
         run.accepted["trajectories"] += piece.pings
-        engine.submit_person_pings(piece.people, piece.resent)
+        engine.submit_person_pings(piece.grouped.people(), piece.resent)
         engine.flush()
         if on_progress is not None:
             on_progress(piece.size)

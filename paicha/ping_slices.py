@@ -3,9 +3,9 @@
 Decoding a ping and computing its cell cost more than everything the engine then does with it,
 and each line is independent of the others; so the file is cut into byte slices at line ends,
 and each slice is decoded, its cells computed, and its pings grouped by person and cut into
-stays (``stays.by_person``) in a process of its own. The engine, which keeps the state, takes
-the slices in file order, at the cost of their stays more than of their pings. Line numbers
-stay those of the whole file.
+stays (``stays.by_person``, on whole columns: ``person_columns``) in a process of its own. The
+engine, which keeps the state, takes the slices in file order, at the cost of their stays more
+than of their pings. Line numbers stay those of the whole file.
 """
 
 from __future__ import annotations
@@ -20,17 +20,18 @@ from pathlib import Path
 
 from paicha.errors import FeedError
 from paicha.feeds import UTF8_BOM, PingColumns, PingRow, decode_ping_columns, decode_ping_row
-from paicha.matching.stays import PersonPings, located_by_person
+from paicha.person_columns import PeopleColumns, cells_of, people_columns
 
 SLICE_BYTES = 24 * 1024 * 1024
 
 
 @dataclass(slots=True)
 class DecodedSlice:
-    """One slice's pings by person (``stays.by_person``), how many of them it dropped as re-sent,
-    its refusals (local line, field, reason), its line count and its size in bytes."""
+    """One slice's pings by person (``stays.by_person``'s result as columns), how many of them it
+    dropped as re-sent, its refusals (local line, field, reason), its line count and its size in
+    bytes."""
 
-    people: list[PersonPings]
+    grouped: PeopleColumns
     resent: int
     rejects: list[tuple[int, str, str]]
     lines: int
@@ -38,7 +39,7 @@ class DecodedSlice:
 
     @property
     def pings(self) -> int:
-        return sum(len(p.times) for p in self.people) + self.resent
+        return self.grouped.pings + self.resent
 
 
 def cut(path: Path, slice_bytes: int = SLICE_BYTES) -> list[tuple[int, int]]:
@@ -90,17 +91,15 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
                 rejects.append((number, error.field, error.reason))
         columns = PingColumns(*map(list, zip(*rows, strict=True))) if rows else None
     if columns is None:
-        return DecodedSlice([], 0, rejects, line_count, end - start)
-    people, resent = located_by_person(
+        columns = PingColumns([], [], [], [], [])
+    grouped, resent = people_columns(
         columns.event_ids,
         columns.person_ids,
-        columns.lats,
-        columns.lons,
         columns.times,
-        resolution,
+        cells_of(columns.lats, columns.lons, resolution),
         max_gap,
     )
-    return DecodedSlice(people, resent, rejects, line_count, end - start)
+    return DecodedSlice(grouped, resent, rejects, line_count, end - start)
 
 
 def decoded_slices(

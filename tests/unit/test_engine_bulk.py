@@ -153,5 +153,5 @@ def test_a_slice_decoded_in_one_pass_equals_its_lines_decoded_one_by_one(
     monkeypatch.undo()
     assert ping_slices.decode_ping_columns(path.read_bytes()) is None
     mixed = ping_slices.decode_slice(path, 0, path.stat().st_size, 8, MAX_GAP)
-    assert mixed.people == [p for p in by_line.people if p.person_id != "p3"]
+    assert mixed.grouped.people() == [p for p in by_line.grouped.people() if p.person_id != "p3"]
     assert [(line, field) for line, field, _ in mixed.rejects] == [(4, "observed_at")]
