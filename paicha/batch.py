@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from paicha.feeds import FeedError, decode, feed_lines
 from paicha.matching.engine import Engine
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
-from paicha.ping_slices import decoded_slices
+from paicha.ping_slices import DecodedSlice, decoded_slices
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 NO_RETENTION = 2**61
@@ -74,20 +75,29 @@ def run_match(
     # ahead of the pings still to come and drop them. Here nothing is dropped on arrival.
     engine = Engine(params=dataclasses.replace(params, retention=NO_RETENTION), clock=clock)
     run = MatchRun(tasks={})
-    for topic, path in feed_files(input_dir):
-        if topic == "trajectories":
-            _match_pings(engine, run, path, on_reject, on_progress, jobs)
-            continue
-        for line_no, line in _lines(path, on_progress):
-            try:
-                record = decode(topic, line)
-            except FeedError as error:
-                run.rejected[topic] += 1
-                on_reject(Rejected(path.name, line_no, error.field, error.reason))
+    with ExitStack() as started:
+        slices: Iterator[DecodedSlice] = iter(())
+        pings = input_dir / "trajectories.jsonl"
+        if pings.is_file():  # the decoding processes start now, on the first slices
+            slices = started.enter_context(
+                decoded_slices(
+                    pings, resolution=params.h3_resolution, max_gap=params.max_gap, jobs=jobs
+                )
+            )
+        for topic, path in feed_files(input_dir):
+            if topic == "trajectories":
+                _match_pings(engine, run, path, slices, on_reject, on_progress)
                 continue
-            engine.submit(record)
-            run.accepted[topic] += 1
-        engine.flush()
+            for line_no, line in _lines(path, on_progress):
+                try:
+                    record = decode(topic, line)
+                except FeedError as error:
+                    run.rejected[topic] += 1
+                    on_reject(Rejected(path.name, line_no, error.field, error.reason))
+                    continue
+                engine.submit(record)
+                run.accepted[topic] += 1
+            engine.flush()
     run.tasks = engine.all_tasks() if include_closed else engine.open_tasks()
     run.engine_stats = engine.stats
     return run
@@ -97,18 +107,15 @@ def _match_pings(
     engine: Engine,
     run: MatchRun,
     path: Path,
+    slices: Iterator[DecodedSlice],
     on_reject: Callable[[Rejected], None],
     on_progress: Callable[[int], None] | None,
-    jobs: int,
 ) -> None:
-    """The bulk of the input: pings decoded and grouped into stays by person in slices (in
-    ``jobs`` processes), then through ``Engine.submit_person_pings`` slice by slice, in file
-    order."""
+    """The bulk of the input: pings decoded and grouped into stays by person in slices (in other
+    processes, ``ping_slices``), then through ``Engine.submit_person_pings`` slice by slice, in
+    file order."""
     first_line = 0
-    params = engine.params
-    for piece in decoded_slices(
-        path, resolution=params.h3_resolution, max_gap=params.max_gap, jobs=jobs
-    ):
+    for piece in slices:
         for number, where, reason in piece.rejects:
             run.rejected["trajectories"] += 1
             on_reject(Rejected(path.name, first_line + number, where, reason))

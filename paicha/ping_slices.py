@@ -15,7 +15,9 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from paicha.errors import FeedError
@@ -102,26 +104,35 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
     return DecodedSlice(grouped, resent, rejects, line_count, end - start)
 
 
+@contextmanager
 def decoded_slices(
     path: Path, *, resolution: int, max_gap: int, jobs: int
-) -> Iterator[DecodedSlice]:
-    """The file's slices, decoded, in file order; ``jobs`` processes (1: this one)."""
+) -> Iterator[Iterator[DecodedSlice]]:
+    """The file's slices, decoded, in file order; ``jobs`` processes (1: this one, each slice as
+    it is taken). The processes start on the first slices on entry, so the caller's work before
+    it takes them (the small feed files) overlaps theirs."""
     ranges = cut(path)
     if jobs <= 1 or len(ranges) == 1:
-        for start, end in ranges:
-            yield decode_slice(path, start, end, resolution, max_gap)
+        yield (decode_slice(path, start, end, resolution, max_gap) for start, end in ranges)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending = iter(ranges)
+
+        def submit(count: int) -> Iterator[Future[DecodedSlice]]:
+            for start, end in islice(pending, count):
+                yield pool.submit(decode_slice, path, start, end, resolution, max_gap)
+
         # A bounded window of slices in flight, so a slow consumer holds a few slices in memory,
         # not the whole file.
-        window: deque[Future[DecodedSlice]] = deque()
-        pending = iter(ranges)
-        for start, end in pending:
-            window.append(pool.submit(decode_slice, path, start, end, resolution, max_gap))
-            if len(window) > jobs:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+        window: deque[Future[DecodedSlice]] = deque(submit(jobs + 1))
+
+        def in_order() -> Iterator[DecodedSlice]:
+            while window:
+                piece = window.popleft().result()
+                window.extend(submit(1))
+                yield piece
+
+        yield in_order()
 
 
 def default_jobs() -> int:
