@@ -111,7 +111,7 @@ def decoded_slices(
     """The file's slices, decoded, in file order; ``jobs`` processes (1: this one, each slice as
     it is taken). The processes start on the first slices on entry, so the caller's work before
     it takes them (the small feed files) overlaps theirs."""
-    ranges = cut(path)
+    ranges = cut(path, SLICE_BYTES)  # read now, not when cut was defined: tests make it small
     if jobs <= 1 or len(ranges) == 1:
         yield (decode_slice(path, start, end, resolution, max_gap) for start, end in ranges)
         return
