@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from paicha.feeds import FeedError, decode, feed_lines
 from paicha.matching.engine import Engine
 from paicha.matching.model import Task
 from paicha.matching.params import MatchParams
-from paicha.ping_slices import decoded_slices
+from paicha.ping_slices import DecodedSlice, cyclic_gc_paused, decoded_slices
 
 FILE_ORDER = ("persons", "risk-areas", "cases", "itineraries", "trajectories")
 NO_RETENTION = 2**61
@@ -74,20 +75,29 @@ def run_match(
     # ahead of the pings still to come and drop them. Here nothing is dropped on arrival.
     engine = Engine(params=dataclasses.replace(params, retention=NO_RETENTION), clock=clock)
     run = MatchRun(tasks={})
-    for topic, path in feed_files(input_dir):
-        if topic == "trajectories":
-            _match_pings(engine, run, path, on_reject, on_progress, jobs)
-            continue
-        for line_no, line in _lines(path, on_progress):
-            try:
-                record = decode(topic, line)
-            except FeedError as error:
-                run.rejected[topic] += 1
-                on_reject(Rejected(path.name, line_no, error.field, error.reason))
+    with ExitStack() as started:
+        slices: Iterator[DecodedSlice] = iter(())
+        pings = input_dir / "trajectories.jsonl"
+        if pings.is_file():  # the decoding processes start now, on the first slices
+            slices = started.enter_context(
+                decoded_slices(
+                    pings, resolution=params.h3_resolution, max_gap=params.max_gap, jobs=jobs
+                )
+            )
+        for topic, path in feed_files(input_dir):
+            if topic == "trajectories":
+                _match_pings(engine, run, path, slices, on_reject, on_progress)
                 continue
-            engine.submit(record)
-            run.accepted[topic] += 1
-        engine.flush()
+            for line_no, line in _lines(path, on_progress):
+                try:
+                    record = decode(topic, line)
+                except FeedError as error:
+                    run.rejected[topic] += 1
+                    on_reject(Rejected(path.name, line_no, error.field, error.reason))
+                    continue
+                engine.submit(record)
+                run.accepted[topic] += 1
+            engine.flush()
     run.tasks = engine.all_tasks() if include_closed else engine.open_tasks()
     run.engine_stats = engine.stats
     return run
@@ -97,27 +107,26 @@ def _match_pings(
     engine: Engine,
     run: MatchRun,
     path: Path,
+    slices: Iterator[DecodedSlice],
     on_reject: Callable[[Rejected], None],
     on_progress: Callable[[int], None] | None,
-    jobs: int,
 ) -> None:
-    """The bulk of the input: pings decoded and grouped into stays by person in slices (in
-    ``jobs`` processes), then through ``Engine.submit_person_pings`` slice by slice, in file
-    order."""
+    """The bulk of the input: pings decoded and grouped into stays by person in slices (in other
+    processes, ``ping_slices``), then through ``Engine.submit_person_pings`` slice by slice, in
+    file order. The engine freezes what it keeps after each flush (``gc.freeze``), and the rest
+    is freed by reference counts, so the cyclic collector has nothing to find here."""
     first_line = 0
-    params = engine.params
-    for piece in decoded_slices(
-        path, resolution=params.h3_resolution, max_gap=params.max_gap, jobs=jobs
-    ):
-        for number, where, reason in piece.rejects:
-            run.rejected["trajectories"] += 1
-            on_reject(Rejected(path.name, first_line + number, where, reason))
-        first_line += piece.lines
-        run.accepted["trajectories"] += piece.pings
-        engine.submit_person_pings(piece.people, piece.resent)
-        engine.flush()
-        if on_progress is not None:
-            on_progress(piece.size)
+    with cyclic_gc_paused():
+        for piece in slices:
+            for number, where, reason in piece.rejects:
+                run.rejected["trajectories"] += 1
+                on_reject(Rejected(path.name, first_line + number, where, reason))
+            first_line += piece.lines
+            run.accepted["trajectories"] += piece.pings
+            engine.submit_person_pings(piece.grouped.people(), piece.resent)
+            engine.flush()
+            if on_progress is not None:
+                on_progress(piece.size)
 
 
 def _lines(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:

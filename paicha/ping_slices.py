@@ -3,9 +3,9 @@
 Decoding a ping and computing its cell cost more than everything the engine then does with it,
 and each line is independent of the others; so the file is cut into byte slices at line ends,
 and each slice is decoded, its cells computed, and its pings grouped by person and cut into
-stays (``stays.by_person``) in a process of its own. The engine, which keeps the state, takes
-the slices in file order, at the cost of their stays more than of their pings. Line numbers
-stay those of the whole file.
+stays (``stays.by_person``, on whole columns: ``person_columns``) in a process of its own. The
+engine, which keeps the state, takes the slices in file order, at the cost of their stays more
+than of their pings. Line numbers stay those of the whole file.
 """
 
 from __future__ import annotations
@@ -15,22 +15,25 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from paicha.errors import FeedError
 from paicha.feeds import UTF8_BOM, PingColumns, PingRow, decode_ping_columns, decode_ping_row
-from paicha.matching.stays import PersonPings, located_by_person
+from paicha.person_columns import PeopleColumns, cells_of, people_columns
 
 SLICE_BYTES = 24 * 1024 * 1024
 
 
 @dataclass(slots=True)
 class DecodedSlice:
-    """One slice's pings by person (``stays.by_person``), how many of them it dropped as re-sent,
-    its refusals (local line, field, reason), its line count and its size in bytes."""
+    """One slice's pings by person (``stays.by_person``'s result as columns), how many of them it
+    dropped as re-sent, its refusals (local line, field, reason), its line count and its size in
+    bytes."""
 
-    people: list[PersonPings]
+    grouped: PeopleColumns
     resent: int
     rejects: list[tuple[int, str, str]]
     lines: int
@@ -38,7 +41,7 @@ class DecodedSlice:
 
     @property
     def pings(self) -> int:
-        return sum(len(p.times) for p in self.people) + self.resent
+        return self.grouped.pings + self.resent
 
 
 def cut(path: Path, slice_bytes: int = SLICE_BYTES) -> list[tuple[int, int]]:
@@ -56,18 +59,24 @@ def cut(path: Path, slice_bytes: int = SLICE_BYTES) -> list[tuple[int, int]]:
     return ranges
 
 
-def decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: int) -> DecodedSlice:
-    """Decode one slice; a refused line is kept with its reason, never dropped.
-
-    Without the cyclic garbage collector: a slice makes hundreds of thousands of objects and no
-    reference cycle, and the collector's passes over them cost a third of the time."""
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Without the cyclic garbage collector: a slice makes hundreds of thousands of objects (in
+    the process that decodes it, and in the engine's that takes its pings) and no reference
+    cycle, and the collector's passes over them cost a third of the time."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _decode_slice(path, start, end, resolution, max_gap)
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: int) -> DecodedSlice:
+    """Decode one slice; a refused line is kept with its reason, never dropped."""
+    with cyclic_gc_paused():
+        return _decode_slice(path, start, end, resolution, max_gap)
 
 
 def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: int) -> DecodedSlice:
@@ -90,39 +99,46 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
                 rejects.append((number, error.field, error.reason))
         columns = PingColumns(*map(list, zip(*rows, strict=True))) if rows else None
     if columns is None:
-        return DecodedSlice([], 0, rejects, line_count, end - start)
-    people, resent = located_by_person(
+        columns = PingColumns([], [], [], [], [])
+    grouped, resent = people_columns(
         columns.event_ids,
         columns.person_ids,
-        columns.lats,
-        columns.lons,
         columns.times,
-        resolution,
+        cells_of(columns.lats, columns.lons, resolution),
         max_gap,
     )
-    return DecodedSlice(people, resent, rejects, line_count, end - start)
+    return DecodedSlice(grouped, resent, rejects, line_count, end - start)
 
 
+@contextmanager
 def decoded_slices(
     path: Path, *, resolution: int, max_gap: int, jobs: int
-) -> Iterator[DecodedSlice]:
-    """The file's slices, decoded, in file order; ``jobs`` processes (1: this one)."""
-    ranges = cut(path)
+) -> Iterator[Iterator[DecodedSlice]]:
+    """The file's slices, decoded, in file order; ``jobs`` processes (1: this one, each slice as
+    it is taken). The processes start on the first slices on entry, so the caller's work before
+    it takes them (the small feed files) overlaps theirs."""
+    ranges = cut(path, SLICE_BYTES)  # read now, not when cut was defined: tests make it small
     if jobs <= 1 or len(ranges) == 1:
-        for start, end in ranges:
-            yield decode_slice(path, start, end, resolution, max_gap)
+        yield (decode_slice(path, start, end, resolution, max_gap) for start, end in ranges)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending = iter(ranges)
+
+        def submit(count: int) -> Iterator[Future[DecodedSlice]]:
+            for start, end in islice(pending, count):
+                yield pool.submit(decode_slice, path, start, end, resolution, max_gap)
+
         # A bounded window of slices in flight, so a slow consumer holds a few slices in memory,
         # not the whole file.
-        window: deque[Future[DecodedSlice]] = deque()
-        pending = iter(ranges)
-        for start, end in pending:
-            window.append(pool.submit(decode_slice, path, start, end, resolution, max_gap))
-            if len(window) > jobs:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+        window: deque[Future[DecodedSlice]] = deque(submit(jobs + 1))
+
+        def in_order() -> Iterator[DecodedSlice]:
+            while window:
+                piece = window.popleft().result()
+                window.extend(submit(1))
+                yield piece
+
+        yield in_order()
 
 
 def default_jobs() -> int:

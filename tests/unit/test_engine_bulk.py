@@ -4,12 +4,15 @@ record-at-a-time path, whatever the chunking."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from paicha import batch, ping_slices
-from paicha.feeds import decode
+from paicha.errors import FeedError
+from paicha.feeds import decode, decode_ping_columns, decode_ping_row
+from paicha.matching import stays
 from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
 from paicha.simulate.scenario import SimulationConfig, simulate_city
@@ -153,5 +156,68 @@ def test_a_slice_decoded_in_one_pass_equals_its_lines_decoded_one_by_one(
     monkeypatch.undo()
     assert ping_slices.decode_ping_columns(path.read_bytes()) is None
     mixed = ping_slices.decode_slice(path, 0, path.stat().st_size, 8, MAX_GAP)
-    assert mixed.people == [p for p in by_line.people if p.person_id != "p3"]
+    assert mixed.grouped.people() == [p for p in by_line.grouped.people() if p.person_id != "p3"]
     assert [(line, field) for line, field, _ in mixed.rejects] == [(4, "observed_at")]
+
+
+def test_tricky_slices_group_as_their_lines_decoded_one_by_one(tmp_path: Path) -> None:
+    # Refused lines among good ones, times with offsets and fractions, re-sent ids (same and other
+    # content), persons interleaved, pings out of order and at one moment: each slice, whichever
+    # way it is parsed (in one pass, or line by line when one is refused or odd) and grouped (on
+    # columns, or by by_person for re-sent ids and ties), gives what decoding each of its lines
+    # and grouping them with stays.by_person gives.
+    ping = '{{"event_id":"{e}","person_id":"{p}","lat":{lat},"lon":112.55,"observed_at":"{t}"}}'
+    rng = random.Random(11)
+    times = [
+        "2021-12-01T08:{m:02d}:00+08:00",
+        "2021-12-01T00:{m:02d}:00Z",
+        "2021-11-30T19:{m:02d}:00.5-05:30",
+        "2021-12-01T08:{m:02d}:00.123456+08:00",
+    ]
+    lines = []
+    for i in range(600):
+        event_id = f"n{rng.randrange(max(i - 9, 0), i + 1)}" if rng.random() < 0.05 else f"n{i}"
+        spelling = rng.choice(times) if rng.random() > 0.01 else "2021-12-01t08:{m:02d}:00+08:00"
+        lines.append(
+            ping.format(
+                e=event_id,
+                p=rng.choice("abc") if i % 200 < 100 else "d",
+                lat=rng.choice([37.87, 37.8712, 37.95, 37]),
+                t=spelling.format(m=rng.randrange(60) if i % 3 else i % 60),
+            )
+        )
+    bad = {
+        17: "{}",
+        120: ping.format(e="x", p="a", lat=91, t="2021-12-01T08:00:00+08:00"),
+        250: "not json",
+        333: ping.format(e="y", p="b", lat=37, t="yesterday"),
+    }
+    for at, line in bad.items():
+        lines[at] = line
+    path = tmp_path / "trajectories.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+
+    ways = Counter()
+    refused = []
+    first_line = 0
+    for start, end in ping_slices.cut(path, 2_000):
+        piece = ping_slices.decode_slice(path, start, end, 8, MAX_GAP)
+        data = path.read_bytes()[start:end]
+        rows = []
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                rows.append(decode_ping_row(line))
+            except FeedError as error:
+                refused.append((first_line + number, error.field))
+        ids, persons, lats, lons, moments = (list(c) for c in zip(*rows, strict=True))
+        assert (piece.grouped.people(), piece.resent) == stays.located_by_person(
+            ids, persons, lats, lons, moments, 8, MAX_GAP
+        )
+        assert [r for r, _, _ in piece.rejects] == [
+            r - first_line for r, _ in refused if r > first_line
+        ]
+        first_line += piece.lines
+        ways["one pass" if decode_ping_columns(data) else "line by line"] += 1
+        ways["re-sent" if len(set(ids)) < len(ids) else "each id once"] += 1
+    assert refused == [(18, "event_id"), (121, "lat"), (251, ""), (334, "observed_at")]
+    assert all(ways[way] >= 3 for way in ("one pass", "line by line", "re-sent", "each id once"))
