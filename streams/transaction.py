@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+import time
 from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from faust.types import TP
 # Longer than any batch takes between its first send and its checkpoint (the loop checkpoints
 # every second), short enough that a worker that never comes back holds readers up briefly.
 TRANSACTION_TIMEOUT_MS = 15_000
+# How long recovery waits for the transactions open on a changelog to end: the broker aborts a
+# dead worker's after the timeout, checking every 10 s by default.
+SETTLE_SECONDS = TRANSACTION_TIMEOUT_MS / 1000 + 12
 
 
 def default_worker_id(datadir: Path) -> str:
@@ -138,7 +142,9 @@ class WorkerTransaction:
             await producer.stop()
 
 
-async def visible_ends(bootstrap_servers: list[str], tps: Iterable[TP]) -> dict[TP, int]:
+async def visible_ends(
+    bootstrap_servers: list[str], tps: Iterable[TP], *, settle: float = SETTLE_SECONDS
+) -> dict[TP, int]:
     """For each partition, one past the offset of the last record a ``read_committed`` reader
     gets: where table recovery is done.
 
@@ -146,6 +152,13 @@ async def visible_ends(bootstrap_servers: list[str], tps: Iterable[TP]) -> dict[
     offset and is never delivered, so a recovery waiting for the record before the end would
     wait for ever. Found by reading the tail of each partition, further back while it shows no
     record (an aborted transaction can be the tail).
+
+    First it waits (up to ``settle`` seconds) until no transaction is open on the partitions:
+    the previous owner's last commit has returned to it before the new owner is assigned the
+    partitions, but the broker writes the commit markers after that, and until they are written
+    its records are invisible, so a recovery that ended before them would miss that owner's last
+    state (seen: a person's registry record, so a resident was tasked for visiting their own
+    city). A dead owner's open transaction settles when its restart or the broker aborts it.
     """
     wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
     if not wanted:
@@ -155,10 +168,17 @@ async def visible_ends(bootstrap_servers: list[str], tps: Iterable[TP]) -> dict[
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
+    everything = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
+    await everything.start()
     try:
         consumer.assign(wanted)
-        ends = await consumer.end_offsets(wanted)  # the last stable offsets, read committed
+        deadline = time.monotonic() + settle
+        while True:
+            ends = await consumer.end_offsets(wanted)  # the last stable offsets, read committed
+            if ends == await everything.end_offsets(wanted) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         begins = await consumer.beginning_offsets(wanted)
         found: dict[TP, int] = {}
         for tp in wanted:
@@ -167,6 +187,7 @@ async def visible_ends(bootstrap_servers: list[str], tps: Iterable[TP]) -> dict[
             )
         return found
     finally:
+        await everything.stop()
         await consumer.stop()
 
 

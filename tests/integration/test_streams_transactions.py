@@ -178,3 +178,32 @@ async def test_recovery_ends_at_the_last_committed_record_not_at_the_marker_afte
     assert ends[TP(topic, 0)] == written[-1].offset + 1  # before the two markers and "c"
     assert ends[TP(topic, 1)] == 0  # only an aborted record and its marker: nothing to read
     assert ends[TP(topic, 2)] == untransacted.offset + 1
+
+
+async def test_recovery_waits_for_a_transaction_still_open_on_the_changelog(
+    kafka_bootstrap: str, topic_suffix: str
+) -> None:
+    """The previous owner's last checkpoint may still be open (its commit markers not yet
+    written, or a dead owner not yet aborted) when the new owner recovers: its records must not
+    be left out of the recovery just because they were not visible yet."""
+    topic = f"open-{topic_suffix}"
+    await asyncio.to_thread(create_topic, kafka_bootstrap, topic, 1)
+    transaction = WorkerTransaction(
+        bootstrap_servers=[kafka_bootstrap],
+        transactional_id=f"owner-{topic_suffix}",
+        group_id=f"group-{topic_suffix}",
+    )
+    try:
+        written = await asyncio.gather(*await transaction.send([(topic, b"p", b"1", 0)]))
+
+        async def commit_later() -> None:
+            await asyncio.sleep(1.0)
+            await transaction.commit({})
+
+        ends, _ = await asyncio.gather(
+            visible_ends([kafka_bootstrap], [TP(topic, 0)]), commit_later()
+        )
+    finally:
+        await transaction.stop()
+
+    assert ends[TP(topic, 0)] == written[0].offset + 1
