@@ -57,6 +57,13 @@ class Consumer:
         pass
 
 
+def writer(bootstrap: str, transactional_id: str) -> WorkerTransaction:
+    """A transactional producer of the tests' own, as a worker has one."""
+    return WorkerTransaction(
+        bootstrap_servers=[bootstrap], transactional_id=transactional_id, group_id="tests"
+    )
+
+
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
@@ -151,11 +158,7 @@ async def test_recovery_ends_at_the_last_committed_record_not_at_the_marker_afte
     gets and an abort marker: neither is a record recovery could wait for."""
     topic = f"changelog-{topic_suffix}"
     await asyncio.to_thread(create_topic, kafka_bootstrap, topic, 3)
-    transaction = WorkerTransaction(
-        bootstrap_servers=[kafka_bootstrap],
-        transactional_id=f"writer-{topic_suffix}",
-        group_id=f"group-{topic_suffix}",
-    )
+    transaction = writer(kafka_bootstrap, f"writer-{topic_suffix}")
     try:
         pending = await transaction.send([(topic, b"a", b"1", 0), (topic, b"b", b"2", 0)])
         written = await asyncio.gather(*pending)
@@ -188,11 +191,7 @@ async def test_recovery_waits_for_a_transaction_still_open_on_the_changelog(
     be left out of the recovery just because they were not visible yet."""
     topic = f"open-{topic_suffix}"
     await asyncio.to_thread(create_topic, kafka_bootstrap, topic, 1)
-    transaction = WorkerTransaction(
-        bootstrap_servers=[kafka_bootstrap],
-        transactional_id=f"owner-{topic_suffix}",
-        group_id=f"group-{topic_suffix}",
-    )
+    transaction = writer(kafka_bootstrap, f"owner-{topic_suffix}")
     try:
         written = await asyncio.gather(*await transaction.send([(topic, b"p", b"1", 0)]))
 
