@@ -205,13 +205,7 @@ class BatchLoop:
         for route, rs in taken.values():
             batch = route.processor.process(rs)
             self._sending += await self.transaction.send(batch.out)
-            if batch.everywhere:
-                everywhere = [
-                    (topic, b"", value, partition)
-                    for topic, value in batch.everywhere
-                    for partition in range(self.partitions)
-                ]
-                self._sending += await self.transaction.send(everywhere)
+            self._sending += await self.transaction.send(batch.fanned_out(self.partitions))
             if route.state is not None and batch.touched:
                 _, keys = self._touched.setdefault(id(route), (route.state, {}))
                 partition_of = {r.key: r.partition for r in rs}

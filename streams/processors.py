@@ -71,6 +71,14 @@ class Batch:
     def send_everywhere(self, topic: str, value: bytes) -> None:
         self.everywhere.append((topic, value))
 
+    def fanned_out(self, partitions: int) -> list[tuple[str, bytes, bytes, int]]:
+        """The ``everywhere`` records as one keyless record per partition of their topic."""
+        return [
+            (topic, b"", value, partition)
+            for topic, value in self.everywhere
+            for partition in range(partitions)
+        ]
+
 
 class Processor:
     """What every processor shares: the topics, the rules' parameters, dead-lettering."""

@@ -84,11 +84,12 @@ class Bus:
         counts: Counter[str] = Counter()
         sequence = 0
 
-        def publish(outgoing: Iterable[Outgoing], *, to: int | None = None) -> None:
+        def publish(outgoing: Iterable[Outgoing | tuple[str, bytes, bytes, int]]) -> None:
+            # A fourth item is the partition (``Batch.fanned_out``); else the key's.
             nonlocal sequence
             partitions = self.partitions
-            for topic, key, value in outgoing:
-                partition = zlib.crc32(key) % partitions if to is None else to
+            for topic, key, value, *to in outgoing:
+                partition = to[0] if to else zlib.crc32(key) % partitions
                 next_offsets = self.offsets.get(topic)
                 if next_offsets is None:
                     next_offsets = self.offsets[topic] = [0] * partitions
@@ -125,9 +126,7 @@ class Bus:
                 batch = node.processor.process(batch_in)
                 counts.update({f"{node.name}:{k}": v for k, v in batch.counts.items()})
                 publish(batch.out)
-                for topic, value in batch.everywhere:
-                    for partition in range(self.partitions):
-                        publish([(topic, b"", value)], to=partition)
+                publish(batch.fanned_out(self.partitions))
                 if node.state is not None:
                     node.dirty.update(batch.touched)
             for topic, sink in self._sinks_for(logs):
