@@ -60,7 +60,7 @@ class System:
 def build_system(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> System:
     """Migrate the database and wire everything; nothing runs until ``start``."""
     upgrade(settings.database_url)
-    database = Database(url=settings.database_url)
+    database = Database(url=settings.database_url, claim_connections=settings.claim_connections)
     names = TopicNames(settings.topic_prefix)
     store = StateStore(settings.embedded_dir / STATE_FILE)
     tracking = TrackingSink(database=database, clock=clock, tasks_topic=names.screening_tasks)

@@ -155,7 +155,7 @@ def serve(settings: Settings, *, host: str, port: int, lease: timedelta = DEFAUL
     import uvicorn
 
     upgrade(settings.database_url)
-    database = Database(url=settings.database_url)
+    database = Database(url=settings.database_url, claim_connections=settings.claim_connections)
     publisher: KafkaPublisher | None = None
     sink: KafkaFeedSink | None = None
     if kafka_configured(settings):

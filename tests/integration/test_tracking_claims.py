@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import psycopg2.errors
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from paicha.matching.policy import task_id_for
 from services.tracking.access import Caller
@@ -84,7 +84,8 @@ def drain(database: Database, claimers: int) -> tuple[list[list[str]], list[Base
 
 def test_64_concurrent_claimers_drain_the_queue_without_doubles(world: World) -> None:
     fill_queue(world.database, TASKS)
-    database = Database(url=world.database.url, pool_size=CLAIMERS, max_overflow=0)
+    # A connection each: the claim statement itself must hold up under that much concurrency.
+    database = Database(url=world.database.url, claim_connections=CLAIMERS)
     claimed, errors = drain(database, CLAIMERS)
 
     assert errors == []
@@ -161,3 +162,47 @@ def test_the_claim_pool_reuses_its_connections_reconnects_after_close_and_times_
         assert pool.fetchone("SELECT pg_backend_pid()", ()) != (backend,)
     finally:
         pool.close()
+
+
+def test_tracers_past_the_claim_connections_wait_their_turn_and_all_are_served(
+    world: World,
+) -> None:
+    # The service claims through a few connections (PAICHA_CLAIM_CONNECTIONS): 16 tracers on 2
+    # connections all get tasks, none twice, and the database only ever saw 2 claiming backends.
+    fill_queue(world.database, 200)
+    database = Database(url=world.database.url, claim_connections=2)
+    later = T0 + timedelta(minutes=30)
+    claimed: list[list[str]] = [[] for _ in range(16)]
+    start = threading.Barrier(16)
+    errors: list[BaseException] = []
+
+    def tracer(index: int) -> None:
+        caller = Caller(f"tracer-{index}", "tracer", "140105", "T140105001")
+        try:
+            start.wait()
+            while (
+                task_id := repository.claim_next(database, caller, now=T0, until=later)
+            ) is not None:
+                claimed[index].append(task_id)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        with world.database.engine.connect() as connection:
+            claiming_backends = connection.scalar(
+                select(func.count())
+                .select_from(text("pg_stat_activity"))
+                .where(text("query LIKE 'SELECT tracking_claim_next_v1%'"))
+            )
+    finally:
+        database.dispose()
+
+    assert errors == []
+    everything = [task for mine in claimed for task in mine]
+    assert sorted(everything) == sorted(set(everything)) and len(everything) == 200
+    assert claiming_backends == 2

@@ -21,11 +21,20 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from paicha.settings import DEFAULT_CLAIM_CONNECTIONS
+
 
 class Database:
     """The tracking database. Connects lazily: building one opens no connection."""
 
-    def __init__(self, *, url: str, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        claim_connections: int = DEFAULT_CLAIM_CONNECTIONS,
+    ) -> None:
         # No pre-ping: it costs a round trip per transaction, a third of a claim. A connection
         # the server dropped fails one request instead, and is replaced after an hour at most.
         options: dict[str, object] = {"pool_recycle": 3600}
@@ -39,7 +48,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._pool_limit = pool_size + max_overflow
+        self._claim_connections = claim_connections
         self._autocommit: AutocommitPool | None = None
         self._autocommit_lock = threading.Lock()
 
@@ -73,7 +82,7 @@ class Database:
             with self._autocommit_lock:
                 pool = self._autocommit
                 if pool is None:
-                    pool = AutocommitPool(libpq_dsn(self.engine.url), self._pool_limit)
+                    pool = AutocommitPool(libpq_dsn(self.engine.url), self._claim_connections)
                     self._autocommit = pool
         return pool
 
