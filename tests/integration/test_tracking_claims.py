@@ -206,3 +206,32 @@ def test_tracers_past_the_claim_connections_wait_their_turn_and_all_are_served(
     everything = [task for mine in claimed for task in mine]
     assert sorted(everything) == sorted(set(everything)) and len(everything) == 200
     assert claiming_backends == 2
+
+
+def test_the_claim_pool_serves_waiting_callers_in_turn(empty_database_url: str) -> None:
+    # Four callers on one connection, each asking again as soon as it is served: the connection
+    # goes round them. A pool that let the caller who just handed it back take it again served
+    # one caller nearly every time while the others waited.
+    pool = AutocommitPool(libpq_dsn(empty_database_url), 1)
+    served = Counter[int]()
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def caller(index: int) -> None:
+        start.wait()
+        while True:
+            with lock:
+                if served.total() >= 200:
+                    return
+                served[index] += 1
+            pool.fetchone("SELECT 1", ())
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        pool.close()
+    assert min(served[i] for i in range(4)) >= 25, served

@@ -12,8 +12,8 @@ transaction carry on meanwhile. That is what makes claiming safe there without `
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -100,25 +100,27 @@ def libpq_dsn(url: str | URL) -> str:
 
 
 class AutocommitPool:
-    """psycopg2 connections kept in autocommit, at most ``size`` at once (a caller past that waits
-    for one), opened when first needed and kept. Checking a connection out of SQLAlchemy's pool
-    and back costs about 90 µs of client CPU (its events, the reset on return), as much as the
-    rest of a claim's client side, and claims are the queue's hot path. (psycopg2's own pools
-    close every connection handed back beyond ``minconn``.) A connection whose statement failed
-    is kept while it is open (autocommit leaves no transaction to abort), dropped once closed.
+    """psycopg2 connections kept in autocommit, at most ``size`` at once, opened when first needed
+    and kept. Checking a connection out of SQLAlchemy's pool and back costs about 90 µs of client
+    CPU (its events, the reset on return), as much as the rest of a claim's client side, and
+    claims are the queue's hot path. (psycopg2's own pools close every connection handed back
+    beyond ``minconn``.) A connection whose statement failed is kept while it is open (autocommit
+    leaves no transaction to abort), dropped once closed.
 
-    The slots are one token each in a ``queue.SimpleQueue``: an open connection, or None for a
-    slot not connected yet. Taking and handing back a token is one call into C each; the
-    semaphore, lock and list this replaced were pure Python and cost about 10 µs a claim, more
-    with 8 threads taking turns on one GIL.
+    Callers past ``size`` wait in line, first come first served: a connection handed back goes
+    straight to the longest waiter, never to whoever asks next. A plain queue of connections
+    (``queue.SimpleQueue``, as this was) lets the thread that just handed one back take it again
+    before a woken waiter can: with 8 tracers on one connection, one of them claimed every task
+    while the other seven waited until the queue was empty. The slots are an open connection, or
+    None for a slot not connected yet.
     """
 
     def __init__(self, dsn: str, size: int, timeout: float = 30.0) -> None:
         self._dsn = dsn
         self._size, self._timeout = size, timeout
-        self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        for _ in range(size):
-            self._slots.put(None)
+        self._lock = threading.Lock()
+        self._free: list[Any] = [None] * size
+        self._waiters: deque[_Waiter] = deque()
 
     def fetchone(self, statement: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         """Run one statement (atomic by itself, as autocommit makes it) and return its first
@@ -143,26 +145,22 @@ class AutocommitPool:
 
     def close(self) -> None:
         """Close the connections not in use; their slots reconnect when next taken."""
-        idle = []
-        while True:
-            try:
-                idle.append(self._slots.get_nowait())
-            except queue.Empty:
-                break
+        with self._lock:
+            idle, self._free = self._free, [None] * len(self._free)
         for connection in idle:
             if connection is not None:
                 connection.close()
-            self._slots.put(None)
 
     def _take(self) -> Any:
-        # As SQLAlchemy's pool does (pool_timeout, 30 s): a request fails rather than hang.
-        try:
-            connection = self._slots.get(timeout=self._timeout)
-        except queue.Empty:
-            raise TimeoutError(
-                f"no database connection free within {self._timeout:.0f} s: "
-                f"all {self._size} of the claim pool are in use"
-            ) from None
+        with self._lock:
+            if self._free and not self._waiters:
+                connection = self._free.pop()
+            else:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+                connection = _WAITING
+        if connection is _WAITING:
+            connection = self._wait(waiter)
         if connection is None:
             try:
                 import psycopg2
@@ -170,12 +168,46 @@ class AutocommitPool:
                 connection = psycopg2.connect(self._dsn)
                 connection.autocommit = True
             except BaseException:
-                self._slots.put(None)
+                self._give(None)
                 raise
         return connection
 
+    def _wait(self, waiter: _Waiter) -> Any:
+        # As SQLAlchemy's pool does (pool_timeout, 30 s): a request fails rather than hang.
+        if not waiter.handed.acquire(timeout=self._timeout):
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                    raise TimeoutError(
+                        f"no database connection free within {self._timeout:.0f} s: "
+                        f"all {self._size} of the claim pool are in use"
+                    )
+            # Handed one just as the wait ran out: take it.
+        return waiter.connection
+
     def _give(self, connection: Any) -> None:
-        self._slots.put(None if connection.closed else connection)
+        slot = None if connection is None or connection.closed else connection
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.connection = slot
+                waiter.handed.release()
+            else:
+                self._free.append(slot)
+
+
+_WAITING = object()
+
+
+class _Waiter:
+    """One caller waiting for a connection: ``handed`` is released once ``connection`` is set."""
+
+    __slots__ = ("connection", "handed")
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.handed = threading.Lock()
+        self.handed.acquire()
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
