@@ -24,7 +24,8 @@ at once than the server has cores only makes them contend inside it (on the last
 history and audit tables and their indexes, with backends preempted while holding those pages).
 Measured with a connection per tracer (64) at half the raw loop's rate: paicha's p99 80-200 ms
 and 0.8 ms of CPU per claim, the raw loop's p99 3-15 ms; through 16 connections paicha's p99 was
-2-10 ms and its CPU 0.71-0.76 ms a claim, through 8 2.5 ms and 0.56 ms, below the raw loop's.
+10-62 ms (5 runs) and its CPU 0.71-0.76 ms a claim; through 8, 3-19 ms in 7 runs of 8 (60 in
+one) and 0.56 ms, below the raw loop's 0.60.
 With fewer connections both ways also claim faster at saturation (the raw loop 2,900 a second
 through 64, 3,900-4,500 through 8 or 16).
 

@@ -33,7 +33,8 @@ NonNegative = Annotated[float, Field(ge=0)]
 # that wait their turn in the process, first come first served (``AutocommitPool``). A claim is
 # one short statement, so a few connections keep the database busy; more only make claims
 # contend inside it: 64 tracers with a connection each on a 2-core server had a p99 of 80-200 ms
-# at half the raw loop's rate, against 2-10 ms through 8-16 connections (bench.tracking_claims).
+# at half the raw loop's rate, against 3-19 ms through 8 connections in 7 runs of 8
+# (bench.tracking_claims).
 DEFAULT_CLAIM_CONNECTIONS = 2
 
 
