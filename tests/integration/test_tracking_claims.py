@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg2.errors
@@ -50,9 +51,12 @@ def fill_queue(database: Database, count: int, team: str = "T140105001") -> None
         session.execute(insert(ScreeningTask), rows)
 
 
-def drain(database: Database, claimers: int) -> tuple[list[list[str]], list[BaseException]]:
+def drain(
+    database: Database, claimers: int, *, before_dispose: Callable[[], None] | None = None
+) -> tuple[list[list[str]], list[BaseException]]:
     """``claimers`` tracers of one team claiming at once until the queue is empty: what each
-    claimed, and what any of them raised. Disposes of ``database`` when they are done."""
+    claimed, and what any of them raised. Calls ``before_dispose`` (while the claim connections
+    are still open), then disposes of ``database``."""
     claimed: list[list[str]] = [[] for _ in range(claimers)]
     start = threading.Barrier(claimers)
     errors: list[BaseException] = []
@@ -78,7 +82,11 @@ def drain(database: Database, claimers: int) -> tuple[list[list[str]], list[Base
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    database.dispose()
+    try:
+        if before_dispose is not None:
+            before_dispose()
+    finally:
+        database.dispose()
     return claimed, errors
 
 
@@ -170,42 +178,28 @@ def test_tracers_past_the_claim_connections_wait_their_turn_and_all_are_served(
     # The service claims through a few connections (PAICHA_CLAIM_CONNECTIONS): 16 tracers on 2
     # connections all get tasks, none twice, and the database only ever saw 2 claiming backends.
     fill_queue(world.database, 200)
-    database = Database(url=world.database.url, claim_connections=2)
-    later = T0 + timedelta(minutes=30)
-    claimed: list[list[str]] = [[] for _ in range(16)]
-    start = threading.Barrier(16)
-    errors: list[BaseException] = []
+    backends: list[int] = []
 
-    def tracer(index: int) -> None:
-        caller = Caller(f"tracer-{index}", "tracer", "140105", "T140105001")
-        try:
-            start.wait()
-            while (
-                task_id := repository.claim_next(database, caller, now=T0, until=later)
-            ) is not None:
-                claimed[index].append(task_id)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=tracer, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    try:
+    def count_claiming_backends() -> None:
         with world.database.engine.connect() as connection:
-            claiming_backends = connection.scalar(
-                select(func.count())
-                .select_from(text("pg_stat_activity"))
-                .where(text("query LIKE 'SELECT tracking_claim_next_v1%'"))
+            backends.append(
+                connection.scalar(
+                    select(func.count())
+                    .select_from(text("pg_stat_activity"))
+                    .where(text("query LIKE 'SELECT tracking_claim_next_v1%'"))
+                )
             )
-    finally:
-        database.dispose()
+
+    claimed, errors = drain(
+        Database(url=world.database.url, claim_connections=2),
+        16,
+        before_dispose=count_claiming_backends,
+    )
 
     assert errors == []
     everything = [task for mine in claimed for task in mine]
     assert sorted(everything) == sorted(set(everything)) and len(everything) == 200
-    assert claiming_backends == 2
+    assert backends == [2]
 
 
 def test_the_claim_pool_serves_waiting_callers_in_turn(empty_database_url: str) -> None:
