@@ -26,7 +26,7 @@ help:
 	@echo "make browser           Debian's Chromium and a CJK font, for the browser tests"
 	@echo "make kafka | postgres  run one service in the foreground; export what it prints"
 	@echo "make run               the whole system in one process: a city fed in, API on localhost"
-	@echo "make bench             benchmarks (python -m bench)"
+	@echo "make bench             benchmarks (python -m bench, then bench.tracking_claims)"
 
 venv install: $(INSTALLED)
 
@@ -77,8 +77,10 @@ kafka: kafka-jars
 postgres: postgres-install
 	$(BIN)/python -m infra postgres
 
-bench: $(INSTALLED)
+# The matching, the streams on Kafka, and the claim queue, each beside its baselines.
+bench: $(INSTALLED) postgres-install kafka-jars
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.tracking_claims
 
 run: $(INSTALLED)
 	$(BIN)/paicha run
