@@ -3,8 +3,10 @@
 Each fetch from Kafka (``consumer.BatchConsumer``) brings records of several topics and
 partitions; the loop gives each processor its topics' records as one batch and sends the output
 without waiting, in the worker's open transaction (``transaction.WorkerTransaction``). Once a
-second (and whenever faust commits: on its interval, before a rebalance lets partitions go, on
-stop) a checkpoint then, in this order:
+second, after a fetch that was not full once a tenth of a second has passed (the worker has
+read all there is: what it sent is waiting for this checkpoint to be seen, maybe by its own next
+stage), and whenever faust commits (on its interval, before a rebalance lets partitions go, on
+stop), a checkpoint then, in this order:
 
 1. waits until the broker has every output record sent since the last one (acks=all);
 2. sends the changelog records of the state touched since, in the same transaction;
@@ -105,7 +107,9 @@ class BatchLoop:
         *,
         transaction: WorkerTransaction,
         partitions: int,
+        batch: int,
         checkpoint_every: float = 1.0,
+        caught_up_every: float = 0.1,
     ) -> None:
         self.app = app
         self.transaction = transaction
@@ -113,7 +117,9 @@ class BatchLoop:
         self.routes = list(routes)
         self.by_topic = {topic: route for route in self.routes for topic in route.topics}
         self.topics = frozenset(self.by_topic)
+        self.batch = batch  # the most records one fetch brings (faust's max_poll_records)
         self.checkpoint_every = checkpoint_every
+        self.caught_up_every = caught_up_every
         self.positions: dict[TP, int] = {}  # the next offset to process, per partition
         self._busy = asyncio.Lock()
         self._sending: list[Awaitable[Any]] = []  # output of the fetches since the checkpoint
@@ -143,7 +149,9 @@ class BatchLoop:
                 await self._run(records)
                 self._sweep(consumer)
                 self._consistent = True
-                if time.monotonic() - self._last_checkpoint >= self.checkpoint_every:
+                since = time.monotonic() - self._last_checkpoint
+                caught_up = sum(map(len, records.values())) < self.batch
+                if since >= self.checkpoint_every or (caught_up and since >= self.caught_up_every):
                     await self._checkpoint(consumer)
             except Exception:
                 die()

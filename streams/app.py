@@ -141,7 +141,9 @@ def build_app(
         group_id=app.conf.id,
         producer_options=producer_options(app.conf),
     )
-    batches = BatchLoop(app, routes, transaction=transaction, partitions=partitions)
+    batches = BatchLoop(
+        app, routes, transaction=transaction, partitions=partitions, batch=settings.worker_batch
+    )
     app.transport = BatchTransport(app.conf.broker_consumer, app, handler=batches)
     # Subscribed, so that faust's group assigns their partitions (with the tables' changelog
     # partitions of the same numbers); their records never reach a faust stream.

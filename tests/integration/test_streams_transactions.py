@@ -123,7 +123,9 @@ async def test_a_task_a_dead_worker_sent_before_its_checkpoint_is_never_seen(
             [route],
             transaction=transaction,
             partitions=1,
+            batch=1000,
             checkpoint_every=3600.0,
+            caught_up_every=3600.0,
         )
         return loop, transaction
 

@@ -165,7 +165,9 @@ def loop_of(
         [route],
         transaction=FakeTransaction(journal, **transaction),  # type: ignore[arg-type]
         partitions=partitions,
+        batch=1000,
         checkpoint_every=3600.0,
+        caught_up_every=3600.0,
     )
 
 
@@ -196,6 +198,26 @@ async def test_output_state_and_offsets_commit_together_and_the_store_is_written
     assert kinds[8:] == ["persisted"]
     assert counts.get("p") == [7, 9]
     assert loop.positions[tp] == 10
+
+
+async def test_a_fetch_that_is_not_full_checkpoints_once_a_tenth_of_a_second_has_passed() -> None:
+    # A fetch smaller than the batch means the worker has read all there is: what it sent waits
+    # for a checkpoint to be seen, maybe by its own next stage, so it does not wait a second.
+    journal = Journal()
+    counts: KeyedState[list[int]] = KeyedState(FakeTable(journal), lambda key: [])
+    loop = loop_of(Counting(counts), journal, counts)
+    loop.batch, loop.caught_up_every = 2, 0.1
+    consumer = FakeConsumer(journal)
+    tp = TP("in", 0)
+
+    await loop.handle(consumer, {tp: [record(1)]}, 1)  # not full, but too soon
+    loop._last_checkpoint -= 0.2
+    await loop.handle(consumer, {tp: [record(2), record(3)]}, 1)  # full: more may be waiting
+    committed_before = [entry for entry in journal if entry[0] == "committed"]
+    await loop.handle(consumer, {tp: [record(4)]}, 1)  # not full, and 0.2 s since the last
+
+    assert committed_before == []
+    assert [entry for entry in journal if entry[0] == "committed"] == [("committed", {tp: 5})]
 
 
 async def test_a_fetch_after_the_flow_stopped_is_not_processed_but_read_again() -> None:
