@@ -39,16 +39,11 @@ def store_url(settings: Settings) -> str:
     return "rocksdb://"
 
 
-def producer_options(conf: Any) -> dict[str, Any]:
-    """Faust's producer settings, for the worker's transactional producer."""
-    return {
-        "client_id": conf.broker_client_id,
-        "linger_ms": int((conf.producer_linger or 0) * 1000),
-        "max_batch_size": conf.producer_max_batch_size,
-        "max_request_size": conf.producer_max_request_size,
-        "compression_type": conf.producer_compression_type,
-        "request_timeout_ms": int(conf.producer_request_timeout * 1000),
-    }
+def producer_options(app: faust.App) -> dict[str, Any]:
+    """Faust's own producer settings (connection, credentials, batching, time-outs), as its
+    aiokafka driver builds its producers, for the worker's transactional producer."""
+    producer: Any = app.producer
+    return {**producer._settings_default(), **producer._settings_auth()}
 
 
 def build_app(
@@ -139,7 +134,7 @@ def build_app(
         bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
         transactional_id=f"{app.conf.id}-{worker_id}",
         group_id=app.conf.id,
-        producer_options=producer_options(app.conf),
+        producer_options=producer_options(app),
     )
     batches = BatchLoop(
         app, routes, transaction=transaction, partitions=partitions, batch=settings.worker_batch

@@ -68,11 +68,11 @@ class WorkerTransaction:
         self.group_id = group_id
         self._options = {
             "bootstrap_servers": bootstrap_servers,
+            **(producer_options or {}),
             "transactional_id": transactional_id,
             "enable_idempotence": True,
             "acks": "all",
             "transaction_timeout_ms": TRANSACTION_TIMEOUT_MS,
-            **(producer_options or {}),
         }
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
@@ -103,7 +103,8 @@ class WorkerTransaction:
         here if none is); what each one's delivery awaits."""
         pending = []
         for record in out:
-            await self._begin()
+            if not self.open:
+                await self._begin()
             pending.append(
                 await self.producer.send(
                     record[0],

@@ -152,14 +152,14 @@ class AutocommitPool:
                 connection.close()
 
     def _take(self) -> Any:
+        waiter = None
         with self._lock:
             if self._free and not self._waiters:
                 connection = self._free.pop()
             else:
                 waiter = _Waiter()
                 self._waiters.append(waiter)
-                connection = _WAITING
-        if connection is _WAITING:
+        if waiter is not None:
             connection = self._wait(waiter)
         if connection is None:
             try:
@@ -194,9 +194,6 @@ class AutocommitPool:
                 waiter.handed.release()
             else:
                 self._free.append(slot)
-
-
-_WAITING = object()
 
 
 class _Waiter:
