@@ -124,7 +124,7 @@ class PeopleColumns:
 def people_columns(
     event_ids: list[str],
     person_ids: list[str],
-    times: Sequence[int],
+    times: Sequence[int] | Ints,
     cells: Ints,
     max_gap: int,
 ) -> tuple[PeopleColumns, int]:
@@ -136,7 +136,7 @@ def people_columns(
     if len(set(event_ids)) < count:  # which copy of a re-sent id stays: by_person decides
         return _by_person(event_ids, person_ids, times, cells, max_gap)
     ranks, names = _person_ranks(person_ids)
-    moments = np.fromiter(times, np.int64, count)
+    moments = np.asarray(times, np.int64)
     same_person = np.diff(ranks) == 0
     later = np.diff(moments)
     ids = event_ids
@@ -176,9 +176,14 @@ def _person_ranks(person_ids: list[str]) -> tuple[Ints, list[str]]:
 
 
 def _by_person(
-    event_ids: list[str], person_ids: list[str], times: Sequence[int], cells: Ints, max_gap: int
+    event_ids: list[str],
+    person_ids: list[str],
+    times: Sequence[int] | Ints,
+    cells: Ints,
+    max_gap: int,
 ) -> tuple[PeopleColumns, int]:
-    people, resent = by_person(event_ids, person_ids, list(times), cells.tolist(), max_gap)
+    moments = np.asarray(times, np.int64).tolist()
+    people, resent = by_person(event_ids, person_ids, moments, cells.tolist(), max_gap)
     return _from_people(people), resent
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+
 from paicha.errors import FeedError
 from paicha.feeds import UTF8_BOM, PingColumns, PingRow, decode_ping_columns, decode_ping_row
 from paicha.person_columns import PeopleColumns, cells_of, people_columns
@@ -97,9 +99,10 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
                 rows.append(decode_ping_row(line))
             except FeedError as error:
                 rejects.append((number, error.field, error.reason))
-        columns = PingColumns(*map(list, zip(*rows, strict=True))) if rows else None
-    if columns is None:
-        columns = PingColumns([], [], [], [], [])
+        ids, persons, lats, lons, times = (
+            (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
+        )
+        columns = PingColumns(ids, persons, lats, lons, np.array(times, np.int64))
     grouped, resent = people_columns(
         columns.event_ids,
         columns.person_ids,
