@@ -204,14 +204,16 @@ class PersonPings:
         """Each ping's cell."""
         return [cell for cell, start, end in self._spans() for _ in range(end - start)]
 
-    def stays(self) -> Iterator[Stay]:
+    def stays(self) -> list[Stay]:
         """The stays, each with its distinct times."""
         times = self.times
+        if not self.repeats:
+            return [Stay(cell, times[start:end]) for cell, start, end in self._spans()]
+        out = []
         for cell, start, end in self._spans():
             run = times[start:end]
-            if self.repeats:
-                run = [t for i, t in enumerate(run) if i == 0 or t != run[i - 1]]
-            yield Stay(cell, run)
+            out.append(Stay(cell, [t for i, t in enumerate(run) if i == 0 or t != run[i - 1]]))
+        return out
 
 
 def by_person(
@@ -314,15 +316,18 @@ def add_pings(
         and seen.keys().isdisjoint(event_ids)
     ):
         seen.update(zip(event_ids, times, strict=True))
-        for stay in pings.stays():
-            if stay.cell == track.last_cell and stay.times[0] - track.last_t <= max_gap:
-                tail = stay.times[1:] if stay.times[0] == track.last_t else stay.times
-                if tail:  # the first stay goes on from the newest one
-                    track.tail.extend(tail)
-                    track.last_t = tail[-1]
-                    track.tail_dirty = True
-            else:
-                _append_stay(track, stay)
+        new = pings.stays()
+        first = new[0]
+        if first.cell == track.last_cell and first.times[0] - track.last_t <= max_gap:
+            # The first stay goes on from the newest one. Only the first can: the stays of
+            # ``pings`` were cut where the cell changes or the gap is too long.
+            tail = first.times[1:] if first.times[0] == track.last_t else first.times
+            if tail:
+                track.tail.extend(tail)
+                track.last_t = tail[-1]
+                track.tail_dirty = True
+            del new[0]
+        _append_stays(track, new)
         return 0, 0
     resent = expired = 0
     for event_id, t, cell in zip(event_ids, times, pings.cells(), strict=True):
@@ -347,6 +352,18 @@ def _append_stay(track: PersonTrack, stay: Stay) -> None:
     key = stay.key
     track.by_key[key] = stay
     track.dirty.add(key)
+    _cache_tail(track)
+
+
+def _append_stays(track: PersonTrack, new: list[Stay]) -> None:
+    """``_append_stay`` for each of ``new`` in turn, each after the newest."""
+    if not new:
+        return
+    _settle_tail(track)
+    track.stays.extend(new)
+    keys = [(stay.cell, stay.times[0]) for stay in new]
+    track.by_key.update(zip(keys, new, strict=True))
+    track.dirty.update(keys)
     _cache_tail(track)
 
 
@@ -412,15 +429,16 @@ def flush(track: PersonTrack, lookback: int) -> tuple[list[StayChange], list[Cas
         return stay_changes, case_changes
     person_id = track.person_id
     windows = [(c, case_window(c, lookback)) for c in track.cases.values()]
+    by_key, emitted = track.by_key, track.emitted
     for key in track.dirty:
-        stay = track.by_key.get(key)
+        stay = by_key.get(key)
         end = stay.times[-1] if stay is not None else None
-        if track.emitted.get(key) != end:
+        if emitted.get(key) != end:
             stay_changes.append(StayChange(person_id, key[0], key[1], end))
             if end is None:
-                del track.emitted[key]
+                del emitted[key]
             else:
-                track.emitted[key] = end
+                emitted[key] = end
         for case, window in windows:
             case_changes.extend(_case_stay(track, case, window, key, end))
     track.dirty.clear()
