@@ -25,11 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paicha.matching.stays import PersonPings, by_person
-
-try:  # h3's compiled function under the public one, which only passes the result through
-    from h3._cy import latlng_to_cell as _cell_of
-except ImportError:  # pragma: no cover - another h3 layout: the public function, a bit slower
-    from h3.api.basic_int import latlng_to_cell as _cell_of
+from paicha.matching.stays import cell_of as _cell_of
 
 Ints = npt.NDArray[np.int64]
 

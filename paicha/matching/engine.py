@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from paicha.matching import cell_join, city_join, hazards, policy, stays
 from paicha.matching.model import (
@@ -40,6 +41,9 @@ def group_by_cell(
     for message in messages:
         grouped.setdefault(message.cell, []).append(message)
     return grouped
+
+
+_FIELDS = tuple(map(itemgetter, range(5)))  # a ping tuple's fields, each taken in C
 
 
 class Engine:
@@ -112,7 +116,7 @@ class Engine:
         """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once."""
         if not pings:
             return
-        event_ids, person_ids, lats, lons, times = map(list, zip(*pings, strict=True))
+        event_ids, person_ids, lats, lons, times = (list(map(f, pings)) for f in _FIELDS)
         people, resent = stays.located_by_person(
             event_ids, person_ids, lats, lons, times, self._resolution, self._max_gap
         )

@@ -19,10 +19,13 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import count, groupby, repeat
-from operator import eq, ge
+from itertools import compress, count, groupby, islice, repeat
+from operator import eq, ge, gt, ne, or_, sub
 
-from h3.api.basic_int import latlng_to_cell as cell_of
+try:  # h3's compiled function under the public one, which only passes the result through
+    from h3._cy import latlng_to_cell as cell_of
+except ImportError:  # pragma: no cover - another h3 layout: the public function, a bit slower
+    from h3.api.basic_int import latlng_to_cell as cell_of
 
 from paicha.matching.model import Case, CaseStayChange, StayChange
 
@@ -237,9 +240,9 @@ def by_person(
     dropped = 0
     for person_id in sorted(positions):
         at = positions[person_id]
-        person_times = [times[i] for i in at]
-        person_cells = [cells[i] for i in at]
-        ids = [event_ids[i] for i in at]
+        person_times = list(map(times.__getitem__, at))
+        person_cells = list(map(cells.__getitem__, at))
+        ids = list(map(event_ids.__getitem__, at))
         later = person_times[1:]
         if any(map(ge, person_times, later)):  # out of order, or two pings at one moment
             rows = sorted(zip(person_times, person_cells, ids, strict=True))
@@ -252,14 +255,13 @@ def by_person(
             person_cells = [person_cells[i] for i in kept]
             ids = [ids[i] for i in kept]
             later = person_times[1:]
-        starts = [0]
-        starts.extend(
-            i
-            for i, t0, t1, c0, c1 in zip(
-                count(1), person_times, later, person_cells, person_cells[1:]
-            )
-            if c1 != c0 or t1 - t0 > max_gap
+        # A stay begins where the cell changes or the gap is longer than max_gap.
+        breaks = map(
+            or_,
+            map(ne, person_cells, islice(person_cells, 1, None)),
+            map(gt, map(sub, later, person_times), repeat(max_gap)),
         )
+        starts = [0, *compress(count(1), breaks)]
         people.append(
             PersonPings(
                 person_id,
