@@ -42,6 +42,8 @@ from services.tracking.db.session import libpq_dsn
 
 SESSION = ("SET work_mem = '512MB'", "SET maintenance_work_mem = '512MB'")
 
+DROP_TABLES = "DROP TABLE IF EXISTS co_located, case_stays, stays, cases, pings"
+
 CREATE_TABLES = """
 CREATE UNLOGGED TABLE pings (person_id text NOT NULL, observed_at bigint NOT NULL,
                              cell bigint NOT NULL);
@@ -173,6 +175,8 @@ def run_pipeline(conn: Any, city_folder: Path, params: MatchParams) -> PipelineR
         "min_overlap": params.min_overlap,
     }
     phases: dict[str, float] = {}
+    with conn.cursor() as cursor:
+        cursor.execute(DROP_TABLES)  # a previous run's, untimed
     server_cpu = ServerCpu(conn)
     client_began, server_began = time.process_time(), server_cpu()
     with conn.cursor() as cursor:

@@ -2,11 +2,12 @@
 
 The engine is loaded once per repetition; each loaded engine is then used for item 3 (one new
 case), so item 3 gets as many samples as item 1 without loading the city again. The end-to-end
-runs (``paicha match``, then the PostgreSQL pipeline) each have the machine to themselves.
+runs (``paicha match`` and the PostgreSQL pipeline, by turns) each have the machine to themselves.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rich.console import Console
 from bench import engine_runs, postgres
 from bench.city import City, CitySpec, ensure_city, load_city
 from bench.companions import Companion, Comparison, compare, from_tasks
-from bench.match_run import run_paicha_match
+from bench.match_run import MatchResult, run_paicha_match
 from bench.outcome import EngineOutcome, Outcome, PostgresOutcome, document
 from bench.report import summary_table, write_json
 from bench.tables import detail_tables, machine_table, summary_rows
@@ -44,13 +45,8 @@ def run(options: Options, out: Console, log: Console) -> int:
     city = load_city(folder)
     log.log(f"{len(city.pings):,} pings; the engine, {options.repeat} runs")
     engine = _engine_part(city, params, options, log)
-    log.log("paicha match, end to end")
-    match = run_paicha_match(folder, options.out / f"tasks-{folder.name}.jsonl", city.last_ping)
-    pg = None
-    if options.postgres:
-        log.log("the PostgreSQL pipeline, end to end")
-        pg = _postgres_part(city, params, options, engine.person)
-    outcome = Outcome(options.city, facts, city, generated, engine, match, pg)
+    matches, pg = _end_to_end_part(city, params, options, engine.person, log)
+    outcome = Outcome(options.city, facts, city, generated, engine, matches, pg)
     outcome.checks = _checks(outcome)
     facts["load_average_at_end"] = load_average()
     rows = summary_rows(outcome)
@@ -108,15 +104,34 @@ def _engine_part(city: City, params: MatchParams, options: Options, log: Console
     )
 
 
-def _postgres_part(
-    city: City, params: MatchParams, options: Options, person: str
-) -> PostgresOutcome:
-    with postgres.connection(options.database_url) as (conn, server):
-        pipeline = postgres.run_pipeline(conn, city.folder, params)
+def _end_to_end_part(
+    city: City, params: MatchParams, options: Options, person: str, log: Console
+) -> tuple[list[MatchResult], PostgresOutcome | None]:
+    """Item 2, ``paicha match`` and the PostgreSQL pipeline by turns, ``repeat`` runs each: a
+    disturbance of the machine that lasts a while then falls on both sides, and each side's best
+    run is its figure, as for the other items. Then item 3's query on the last run's tables."""
+    output = options.out / f"tasks-{city.folder.name}.jsonl"
+    pings = len(city.pings)
+    matches: list[MatchResult] = []
+    with ExitStack() as stack:
+        pg = None
+        if options.postgres:
+            pg = stack.enter_context(postgres.connection(options.database_url))
+        pipelines: list[postgres.PipelineRun] = []
+        for rep in range(options.repeat):
+            matches.append(run_paicha_match(city.folder, output, city.last_ping))
+            done = f"  run {rep + 1}: paicha match {pings / matches[-1].wall_s:,.0f} pings/s"
+            if pg is not None:
+                pipelines.append(postgres.run_pipeline(pg[0], city.folder, params))
+                done += f", PostgreSQL {pings / pipelines[-1].end_to_end_s:,.0f} pings/s"
+            log.log(done + " (wall)")
+        if pg is None:
+            return matches, None
+        conn, server = pg
         postgres.prepare_new_case_query(conn)
         case = engine_runs.new_case(city, person)
         timing, companions = postgres.new_case_companions(conn, case, params, options.repeat)
-    return PostgresOutcome(server, pipeline, timing, companions)
+    return matches, PostgresOutcome(server, pipelines, timing, companions)
 
 
 def _checks(o: Outcome) -> list[Comparison]:
@@ -149,6 +164,14 @@ def _checks(o: Outcome) -> list[Comparison]:
                 o.pg.companions,
             )
         )
+    for side, found in (
+        ("paicha_match", [run.companions for run in o.matches]),
+        ("postgresql", [] if o.pg is None else [run.companions for run in o.pg.pipelines]),
+    ):
+        for rep, other in enumerate(found[1:], start=2):
+            if other != found[0]:  # shown only when they differ, as for the engine's runs
+                name = f"co_located: {side} run {rep} = run 1"
+                checks.append(compare(name, f"run_{rep}", other, "run_1", found[0]))
     if not o.engine.runs_agree:
         differ = ("the engine's runs found different companions", "", "", 0, 0)
         checks.append(
