@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,26 @@ def test_tricky_slices_group_as_their_lines_decoded_one_by_one(tmp_path: Path) -
         ways["re-sent" if len(set(ids)) < len(ids) else "each id once"] += 1
     assert refused == [(18, "event_id"), (121, "lat"), (251, ""), (334, "observed_at")]
     assert all(ways[way] >= 3 for way in ("one pass", "line by line", "re-sent", "each id once"))
+
+
+@pytest.mark.parametrize("lines", [1, 7, 400, 2_000])
+def test_slices_cover_the_file_at_line_ends_and_the_last_ones_taper_off(
+    tmp_path: Path, lines: int
+) -> None:
+    path = tmp_path / "trajectories.jsonl"
+    rng = random.Random(lines)
+    path.write_bytes(b"".join(b"x" * rng.randrange(20, 60) + b"\n" for _ in range(lines)))
+    data = path.read_bytes()
+
+    ranges = ping_slices.cut(path, 1_600)
+
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert all(end == start for (_, end), (start, _) in pairwise(ranges))
+    assert all(data[end - 1 : end] == b"\n" for _, end in ranges)
+    sizes = [end - start for start, end in ranges]
+    if len(data) > 4 * 1_600:
+        full = [size for size in sizes if size >= 1_600]
+        assert sizes[: len(full)] == full  # full slices first, then ever smaller ones
+        tail = sizes[len(full) :]
+        assert len(tail) >= 3
+        assert max(tail[-2:]) <= 1_600 // 4 + 60  # a quarter of a slice, to the line's end
