@@ -7,11 +7,12 @@ dead-letter record (``dead_letter``).
 
 ``trajectories`` carries millions of pings a day, and going through pydantic (a model built and
 thrown away at once, a Python validator per time) costs about twice what a ping needs. So pings
-take a fast path first: orjson and hand checks of the same rules. It only ever *accepts*; what
-it does not like goes to
-pydantic, which decides and, on failure, words the error. A record is therefore never refused by
-the fast path alone, and never accepted by it unless pydantic would accept it too (a property
-test holds the two together).
+take a fast path first: msgspec (or, for an already parsed mapping, hand checks) applying the
+same rules, and for a whole buffer of them (``decode_ping_columns``, what ``paicha match`` uses)
+the times parsed a column at a time (``time_column``). It only ever *accepts*; what it does not
+like goes to pydantic, which decides and, on failure, words the error. A record is therefore
+never refused by the fast path alone, and never accepted by it unless pydantic would accept it
+too (property tests hold the two together).
 """
 
 from __future__ import annotations
@@ -256,7 +257,7 @@ _DECODERS: dict[str, tuple[type[BaseModel], Callable[[Any], FeedRecord]]] = {
 class _WirePing(msgspec.Struct):
     """A ping as bytes on the wire: msgspec parses and checks it in one compiled pass, the same
     checks as ``TrajectoryRecord`` (strict numbers, no booleans, non-empty ids); the time stays a
-    string for ``_fast_micros``, which holds it to the contract's spelling."""
+    string for ``time_column`` and ``_fast_micros``, which hold it to the contract's spelling."""
 
     event_id: Annotated[str, msgspec.Meta(min_length=1)]
     person_id: Annotated[str, msgspec.Meta(min_length=1)]
