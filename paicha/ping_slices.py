@@ -23,10 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from paicha.errors import FeedError
-from paicha.feeds import UTF8_BOM, PingColumns, PingRow, decode_ping_columns, decode_ping_row
-from paicha.person_columns import PeopleColumns, cells_of, people_columns
+from paicha.feeds import UTF8_BOM, PingRow, decode_ping_columns, decode_ping_row
+from paicha.person_columns import Ints, PeopleColumns, cells_of, people_columns
 
 SLICE_BYTES = 24 * 1024 * 1024
+PIECE_BYTES = 128 * 1024  # parsed at a time within a slice: see _decode_in_pieces
+
+_Columns = tuple[list[str], list[str], Ints, Ints]  # event ids, person ids, times, cells
 
 
 @dataclass(slots=True)
@@ -98,7 +101,7 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
         data = data.removeprefix(UTF8_BOM)
     line_count = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
     rejects: list[tuple[int, str, str]] = []
-    columns = decode_ping_columns(data)
+    columns = _decode_in_pieces(data, resolution)
     if columns is None:  # a line is refused: line by line, to name it and keep the others
         rows: list[PingRow] = []
         for number, line in enumerate(data.split(b"\n"), start=1):
@@ -111,15 +114,40 @@ def _decode_slice(path: Path, start: int, end: int, resolution: int, max_gap: in
         ids, persons, lats, lons, times = (
             (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
         )
-        columns = PingColumns(ids, persons, lats, lons, np.array(times, np.int64))
-    grouped, resent = people_columns(
-        columns.event_ids,
-        columns.person_ids,
-        columns.times,
-        cells_of(columns.lats, columns.lons, resolution),
-        max_gap,
-    )
+        columns = ids, persons, np.array(times, np.int64), cells_of(lats, lons, resolution)
+    grouped, resent = people_columns(*columns, max_gap)
     return DecodedSlice(grouped, resent, rejects, line_count, end - start)
+
+
+def _decode_in_pieces(data: bytes, resolution: int) -> _Columns | None:
+    """Event ids, person ids, times and cells of every ping in ``data`` when each line is
+    plainly valid (``feeds.decode_ping_columns``), else None.
+
+    Parsed ``PIECE_BYTES`` at a time, the cells computed while the piece's coordinates are in the
+    cache: the records of one piece are freed before the next is parsed, which reuses that memory.
+    Whole 24 MB slices had the allocator hand it back to the system and fault it in again, slice
+    after slice (a third more CPU in the decoding processes, most of it in the kernel).
+    """
+    event_ids: list[str] = []
+    person_ids: list[str] = []
+    times: list[Ints] = []
+    cells: list[Ints] = []
+    view = memoryview(data)
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + PIECE_BYTES)
+        end = len(data) if end < 0 else end + 1
+        piece = decode_ping_columns(view[start:end])
+        if piece is None:
+            return None
+        event_ids += piece.event_ids
+        person_ids += piece.person_ids
+        times.append(piece.times)
+        cells.append(cells_of(piece.lats, piece.lons, resolution))
+        start = end
+    if not times:
+        return event_ids, person_ids, np.empty(0, np.int64), np.empty(0, np.int64)
+    return event_ids, person_ids, np.concatenate(times), np.concatenate(cells)
 
 
 @contextmanager

@@ -245,3 +245,50 @@ def test_slices_cover_the_file_at_line_ends_and_the_last_ones_taper_off(
         tail = sizes[len(full) :]
         assert len(tail) >= 3
         assert max(tail[-2:]) <= 1_600 // 4 + 60  # a quarter of a slice, to the line's end
+
+
+PING = '{{"event_id":"e{i}","person_id":"p{p}","lat":37.8{i},"lon":112.5,"observed_at":"{t}"}}'
+
+
+def test_a_slice_parsed_in_pieces_gives_what_its_lines_give_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spellings = ["2021-12-01T08:{m:02d}:00+08:00", "2021-12-01T00:{m:02d}:00.25Z"]
+    lines = [
+        PING.format(i=i, p=i % 7, t=spellings[i % 11 == 0].format(m=i % 60)) for i in range(500)
+    ]
+    path = tmp_path / "trajectories.jsonl"
+    path.write_text("\n".join(lines) + "\n\n")
+    monkeypatch.setattr(ping_slices, "PIECE_BYTES", 300)  # a few lines a piece
+
+    piece = ping_slices.decode_slice(path, 0, path.stat().st_size, 8, MAX_GAP)
+
+    rows = [decode_ping_row(line) for line in lines]
+    ids, persons, lats, lons, moments = (list(c) for c in zip(*rows, strict=True))
+    assert piece.rejects == []
+    assert (piece.grouped.people(), piece.resent) == stays.located_by_person(
+        ids, persons, lats, lons, moments, 8, MAX_GAP
+    )
+
+
+@pytest.mark.parametrize("bad_line", [0, 250, 499])
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ('{"event_id":"x"}', "person_id"),
+        (PING.format(i=1, p=1, t="2021-02-30T00:00:00Z"), "observed_at"),
+    ],
+)
+def test_a_refused_line_in_any_piece_is_named_and_the_others_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_line: int, bad: str, field: str
+) -> None:
+    lines = [PING.format(i=i, p=1, t="2021-12-01T08:00:00+08:00") for i in range(500)]
+    lines[bad_line] = bad
+    path = tmp_path / "trajectories.jsonl"
+    path.write_text("\n".join(lines))
+    monkeypatch.setattr(ping_slices, "PIECE_BYTES", 300)
+
+    piece = ping_slices.decode_slice(path, 0, path.stat().st_size, 8, MAX_GAP)
+
+    assert [(line, where) for line, where, _ in piece.rejects] == [(bad_line + 1, field)]
+    assert piece.pings == 499

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import orjson
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from paicha import feeds
-from paicha.errors import FeedError
-from paicha.feeds import _FAST_UNTIL, _fast_micros, decode_ping_columns, decode_ping_row
+from paicha.feeds import _FAST_UNTIL, _fast_micros
 from paicha.matching.timeutil import to_micros
 from paicha.time_column import LAYOUT, fixed_layout_micros
 
@@ -77,48 +73,3 @@ def test_one_impossible_date_leaves_the_column_to_the_one_at_a_time_parser() -> 
         ["2021-12-07T08:30:00+08:00", "2021-02-30T08:30:00+08:00"], _FAST_UNTIL
     )
     assert not known.any()
-
-
-PING = '{{"event_id":"e{i}","person_id":"p{p}","lat":37.8,"lon":112.5,"observed_at":"{t}"}}'
-
-
-def test_a_buffer_parsed_in_pieces_gives_every_line_in_order(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    spellings = ["2021-12-01T08:{m:02d}:00+08:00", "2021-12-01T00:{m:02d}:00.25Z"]
-    lines = [
-        PING.format(i=i, p=i % 7, t=spellings[i % 11 == 0].format(m=i % 60)) for i in range(500)
-    ]
-    data = ("\n".join(lines) + "\n\n").encode()
-    monkeypatch.setattr(feeds, "_CHUNK_BYTES", 300)  # a few lines a piece
-    columns = decode_ping_columns(data)
-    assert columns is not None
-    rows = [decode_ping_row(line.encode()) for line in lines]
-    assert (
-        list(
-            zip(
-                columns.event_ids,
-                columns.person_ids,
-                columns.lats,
-                columns.lons,
-                columns.times.tolist(),
-                strict=True,
-            )
-        )
-        == rows
-    )
-
-
-@pytest.mark.parametrize("bad_line", [0, 250, 499])
-@pytest.mark.parametrize(
-    "bad", ['{"event_id":"x"}', PING.format(i=1, p=1, t="2021-02-30T00:00:00Z")]
-)
-def test_a_refused_line_in_any_piece_sends_the_buffer_line_by_line(
-    monkeypatch: pytest.MonkeyPatch, bad_line: int, bad: str
-) -> None:
-    lines = [PING.format(i=i, p=1, t="2021-12-01T08:00:00+08:00") for i in range(500)]
-    lines[bad_line] = bad
-    monkeypatch.setattr(feeds, "_CHUNK_BYTES", 300)
-    assert decode_ping_columns(("\n".join(lines)).encode()) is None
-    with pytest.raises(FeedError):
-        decode_ping_row(orjson.dumps(orjson.loads(bad)))
