@@ -5,7 +5,7 @@ It generates a synthetic city once (``paicha simulate``, kept under ``var/bench/
 1. the engine's ping throughput on one core (stay builder and cell join), CPU time;
 2. ``paicha match`` end to end, beside the pipeline a team would otherwise build on PostgreSQL
    (COPY, a gaps-and-islands window query, an indexed co-location join), wall time, on the same
-   files, and checks that both find the same co_located exposures;
+   files, the two run by turns, and checks that both find the same co_located exposures;
 3. one new case matched against a city already loaded, engine against the indexed SQL query.
 
 Every figure is printed with its baseline, ratio and target (Rich tables) and written as JSON

@@ -42,7 +42,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, CitySpec | None]:
         "--repeat",
         type=int,
         default=3,
-        help="runs of each short measurement, best taken (default 3)",
+        help="runs of each measurement, best taken; the end-to-end ones by turns (default 3)",
     )
     parser.add_argument(
         "--no-postgres", dest="postgres", action="store_false", help="skip the PostgreSQL baseline"
