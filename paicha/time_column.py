@@ -38,13 +38,15 @@ def fixed_layout_micros(spellings: Sequence[str], until: int) -> tuple[Ints, Fla
     count = len(spellings)
     nowhere = np.zeros(count, np.bool_)
     try:
-        # One byte wider than the layout: a longer spelling shows in the last byte.
-        text = np.array(spellings, dtype=f"S{_WIDTH + 1}").reshape(count)
+        text = np.array(spellings, dtype=f"S{_WIDTH}").reshape(count)
     except UnicodeEncodeError:  # not ASCII: not the layout
         return np.zeros(count, np.int64), nowhere
-    raw = text.view(np.uint8).reshape(count, _WIDTH + 1)
+    raw = text.view(np.uint8).reshape(count, _WIDTH)
+    # Lengths from the strings themselves: numpy cuts a longer one to the width, and a byte
+    # string's trailing NULs do not show in it.
+    fits = np.fromiter(map(len, spellings), np.int64, count) == _WIDTH
     digits = raw[:, _DIGITS] - _ZERO  # wraps for bytes below "0": large, so not a digit
-    fits = (raw[:, _WIDTH] == 0) & (digits <= 9).all(axis=1)
+    fits &= (digits <= 9).all(axis=1)
     for at, separator in _SEPARATORS:
         fits &= raw[:, at] == separator
     sign = raw[:, _SIGN]

@@ -277,6 +277,7 @@ def test_a_slice_parsed_in_pieces_gives_what_its_lines_give_one_by_one(
     [
         ('{"event_id":"x"}', "person_id"),
         (PING.format(i=1, p=1, t="2021-02-30T00:00:00Z"), "observed_at"),
+        (PING.format(i=1, p=1, t="2021-12-01T08:00:00+08:00\\u0000"), "observed_at"),
     ],
 )
 def test_a_refused_line_in_any_piece_is_named_and_the_others_kept(

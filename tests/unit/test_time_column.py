@@ -22,6 +22,8 @@ def laid_out(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 4)) == 0:
         at = draw(st.integers(0, len(text) - 1))
         text = text[:at] + draw(st.characters(max_codepoint=0x3000)) + text[at + 1 :]
+    if draw(st.integers(0, 4)) == 0:  # something after it: a NUL, a digit, a space, anything
+        text += draw(st.sampled_from(["\x00", "0", " ", "Z"]) | st.text(min_size=1, max_size=2))
     return text
 
 
@@ -47,6 +49,8 @@ spellings = st.lists(
 @example(["2021-12-07T08:30:00+24:00", "2021-12-07T08:30:00-08:60"])
 @example(["2021-12-07T24:00:00+08:00"])
 @example(["2021-12-07T08:30:00+08:00é", "２021-12-07T08:30:00+08:00"])
+@example(["2021-12-07T08:30:00+08:00\x00", "2021-12-07T08:30:00+08:00 "])
+@example(["2021-12-07T08:30:00+08:000"])
 def test_answers_only_where_the_one_at_a_time_parser_accepts_and_agrees(
     texts: list[str],
 ) -> None:
