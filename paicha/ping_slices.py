@@ -24,7 +24,7 @@ import numpy as np
 
 from paicha.errors import FeedError
 from paicha.feeds import UTF8_BOM, PingRow, decode_ping_columns, decode_ping_row
-from paicha.person_columns import Ints, PeopleColumns, cells_of, people_columns
+from paicha.matching.person_columns import Ints, PeopleColumns, cells_of, people_columns
 
 SLICE_BYTES = 24 * 1024 * 1024
 PIECE_BYTES = 128 * 1024  # parsed at a time within a slice: see _decode_in_pieces

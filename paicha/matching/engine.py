@@ -30,6 +30,7 @@ from paicha.matching.model import (
     Task,
 )
 from paicha.matching.params import MatchParams
+from paicha.matching.person_columns import cells_of, people_columns
 from paicha.matching.timeutil import DAY
 
 
@@ -44,6 +45,7 @@ def group_by_cell(
 
 
 _FIELDS = tuple(map(itemgetter, range(5)))  # a ping tuple's fields, each taken in C
+_COLUMNS_FROM = 512  # pings in one call from which they are grouped on numpy columns
 
 
 class Engine:
@@ -113,13 +115,21 @@ class Engine:
             self.stats["duplicates"] += 1
 
     def submit_pings(self, pings: list[tuple[str, str, float, float, int]]) -> None:
-        """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once."""
+        """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once: their
+        cells, then grouped by person and cut into stays, on numpy columns when there are many
+        (``person_columns``, as ``paicha match``'s decoding processes do; the same result as
+        ``stays.by_person``, which groups a few)."""
         if not pings:
             return
         event_ids, person_ids, lats, lons, times = (list(map(f, pings)) for f in _FIELDS)
-        people, resent = stays.located_by_person(
-            event_ids, person_ids, lats, lons, times, self._resolution, self._max_gap
-        )
+        if len(pings) < _COLUMNS_FROM:  # numpy's fixed cost per call is more than it saves
+            people, resent = stays.located_by_person(
+                event_ids, person_ids, lats, lons, times, self._resolution, self._max_gap
+            )
+        else:
+            cells = cells_of(lats, lons, self._resolution)
+            grouped, resent = people_columns(event_ids, person_ids, times, cells, self._max_gap)
+            people = grouped.people()
         self.submit_person_pings(people, resent)
 
     def submit_person_pings(self, people: list[stays.PersonPings], resent: int = 0) -> None:

@@ -58,6 +58,31 @@ def one_at_a_time(folder: Path) -> dict:
     return view(engine.open_tasks())
 
 
+@pytest.mark.parametrize("chunk", [13, 997, 1_000_000])
+def test_engine_submit_pings_in_any_chunks_gives_the_tasks_of_one_record_at_a_time(
+    city: Path, chunk: int
+) -> None:
+    # Shuffled, with the city's re-sent pings: chunks hold ties, re-sends and out-of-order pings.
+    engine = Engine(params=MatchParams(), clock=lambda: 0)
+    pings = []
+    for topic in TOPICS:
+        for line in (city / f"{topic}.jsonl").read_bytes().splitlines():
+            if not line.strip():
+                continue
+            if topic == "trajectories":
+                pings.append(decode_ping_row(line))
+            else:
+                engine.submit(decode(topic, line))
+    engine.flush()
+    random.Random(4).shuffle(pings)
+    for start in range(0, len(pings), chunk):
+        engine.submit_pings(pings[start : start + chunk])
+        if start // chunk % 50 == 0:
+            engine.flush()
+    engine.flush()
+    assert view(engine.open_tasks()) == one_at_a_time(city)
+
+
 @pytest.mark.parametrize(("slice_bytes", "jobs"), [(99_991, 1), (2_000_000, 1), (300_007, 2)])
 def test_bulk_pings_in_any_slices_give_the_tasks_of_one_record_at_a_time(
     city: Path, slice_bytes: int, jobs: int, monkeypatch: pytest.MonkeyPatch

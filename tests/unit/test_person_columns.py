@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paicha.matching import stays
+from paicha.matching.person_columns import cells_of, people_columns
 from paicha.matching.timeutil import MINUTE
-from paicha.person_columns import cells_of, people_columns
 
 MAX_GAP = 30 * MINUTE
 HOME = h3int.latlng_to_cell(37.87, 112.55, 8)

@@ -5,7 +5,7 @@ Once a slice is parsed, computing cells, grouping the pings by person, sorting e
 cutting them into stays cost those processes as much again, one Python step per ping; and the
 result crossed back as objects per person. Here the grouping and the cuts are numpy steps over the
 whole slice, and the result crosses back as a handful of buffers, unpacked into
-``PersonPings`` by the engine's process.
+``PersonPings`` by the engine's process. ``Engine.submit_pings`` groups its pings here too.
 
 The result is exactly ``stays.by_person``'s (a property test holds the two equal). The only
 choice ``by_person`` makes that columns of times and cells cannot see is the order of ties, by
