@@ -114,20 +114,19 @@ def _end_to_end_part(
     pings = len(city.pings)
     matches: list[MatchResult] = []
     with ExitStack() as stack:
-        pg = None
+        conn, server = None, ""
         if options.postgres:
-            pg = stack.enter_context(postgres.connection(options.database_url))
+            conn, server = stack.enter_context(postgres.connection(options.database_url))
         pipelines: list[postgres.PipelineRun] = []
         for rep in range(options.repeat):
             matches.append(run_paicha_match(city.folder, output, city.last_ping))
             done = f"  run {rep + 1}: paicha match {pings / matches[-1].wall_s:,.0f} pings/s"
-            if pg is not None:
-                pipelines.append(postgres.run_pipeline(pg[0], city.folder, params))
+            if conn is not None:
+                pipelines.append(postgres.run_pipeline(conn, city.folder, params))
                 done += f", PostgreSQL {pings / pipelines[-1].end_to_end_s:,.0f} pings/s"
             log.log(done + " (wall)")
-        if pg is None:
+        if conn is None:
             return matches, None
-        conn, server = pg
         postgres.prepare_new_case_query(conn)
         case = engine_runs.new_case(city, person)
         timing, companions = postgres.new_case_companions(conn, case, params, options.repeat)

@@ -36,11 +36,11 @@ def fixed_layout_micros(spellings: Sequence[str], until: int) -> tuple[Ints, Fla
     """Each time as UTC microseconds since the epoch, and where that answer holds: the times in
     ``LAYOUT`` that fall in ``[0, until)``. Elsewhere the micros are meaningless."""
     count = len(spellings)
-    nowhere = np.zeros(count, np.bool_)
+    micros, nowhere = np.zeros(count, np.int64), np.zeros(count, np.bool_)
     try:
         text = np.array(spellings, dtype=f"S{_WIDTH}").reshape(count)
     except UnicodeEncodeError:  # not ASCII: not the layout
-        return np.zeros(count, np.int64), nowhere
+        return micros, nowhere
     raw = text.view(np.uint8).reshape(count, _WIDTH)
     # Lengths from the strings themselves: numpy cuts a longer one to the width, and a byte
     # string's trailing NULs do not show in it.
@@ -54,7 +54,6 @@ def fixed_layout_micros(spellings: Sequence[str], until: int) -> tuple[Ints, Fla
     offset_hours = _number(raw, _SIGN + 1)
     offset_minutes = _number(raw, _SIGN + 4)
     fits &= (offset_hours <= 23) & (offset_minutes <= 59)  # else datetime's own rules decide
-    micros = np.zeros(count, np.int64)
     if not fits.any():
         return micros, nowhere
     local = np.ascontiguousarray(raw[fits, _LOCAL]).view(f"S{_SIGN}").reshape(-1)
