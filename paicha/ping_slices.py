@@ -3,9 +3,9 @@
 Decoding a ping and computing its cell cost more than everything the engine then does with it,
 and each line is independent of the others; so the file is cut into byte slices at line ends,
 and each slice is decoded, its cells computed, and its pings grouped by person and cut into
-stays (``stays.by_person``, on whole columns: ``person_columns``) in a process of its own. The
-engine, which keeps the state, takes the slices in file order, at the cost of their stays more
-than of their pings. Line numbers stay those of the whole file.
+stays (``person_pings.by_person``, on whole columns: ``person_columns``) in a process of its own.
+The engine, which keeps the state, takes the slices in file order, at the cost of their stays
+more than of their pings. Line numbers stay those of the whole file.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ _Columns = tuple[list[str], list[str], Ints, Ints]  # event ids, person ids, tim
 
 @dataclass(slots=True)
 class DecodedSlice:
-    """One slice's pings by person (``stays.by_person``'s result as columns), how many of them it
-    dropped as re-sent, its refusals (local line, field, reason), its line count and its size in
-    bytes."""
+    """One slice's pings by person (``person_pings.by_person``'s result as columns), how many of
+    them it dropped as re-sent, its refusals (local line, field, reason), its line count and its
+    size in bytes."""
 
     grouped: PeopleColumns
     resent: int

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 
-from paicha.matching import cell_join, city_join, hazards, policy, stays
+from paicha.matching import cell_join, city_join, hazards, person_pings, policy, stays
 from paicha.matching.model import (
     AreaCellChange,
     Case,
@@ -118,12 +118,12 @@ class Engine:
         """Many validated pings ``(event_id, person_id, lat, lon, observed_at)`` at once: their
         cells, then grouped by person and cut into stays, on numpy columns when there are many
         (``person_columns``, as ``paicha match``'s decoding processes do; the same result as
-        ``stays.by_person``, which groups a few)."""
+        ``person_pings.by_person``, which groups a few)."""
         if not pings:
             return
         event_ids, person_ids, lats, lons, times = (list(map(f, pings)) for f in _FIELDS)
         if len(pings) < _COLUMNS_FROM:  # numpy's fixed cost per call is more than it saves
-            people, resent = stays.located_by_person(
+            people, resent = person_pings.located_by_person(
                 event_ids, person_ids, lats, lons, times, self._resolution, self._max_gap
             )
         else:
@@ -132,10 +132,10 @@ class Engine:
             people = grouped.people()
         self.submit_person_pings(people, resent)
 
-    def submit_person_pings(self, people: list[stays.PersonPings], resent: int = 0) -> None:
-        """Many validated pings, already grouped and cut by ``stays.by_person`` at the engine's
-        resolution and maximum gap (the batch runner does that in other processes); ``resent``
-        is how many that dropped as re-sent.
+    def submit_person_pings(self, people: list[person_pings.PersonPings], resent: int = 0) -> None:
+        """Many validated pings, already grouped and cut by ``person_pings.by_person`` at the
+        engine's resolution and maximum gap (the batch runner does that in other processes);
+        ``resent`` is how many that dropped as re-sent.
 
         A person's pings go in together, in time order, which keeps nearly every one on the
         bulk path of ``stays.add_pings``: the result does not depend on the order (rule 9).

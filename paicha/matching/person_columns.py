@@ -1,4 +1,5 @@
-"""A slice's pings grouped by person as a few numpy columns: ``stays.by_person`` on whole columns.
+"""A slice's pings grouped by person as a few numpy columns: ``person_pings.by_person`` on whole
+columns.
 
 ``paicha match`` decodes the trajectories file in slices in other processes (``ping_slices``).
 Once a slice is parsed, computing cells, grouping the pings by person, sorting each person's and
@@ -7,10 +8,10 @@ result crossed back as objects per person. Here the grouping and the cuts are nu
 whole slice, and the result crosses back as a handful of buffers, unpacked into
 ``PersonPings`` by the engine's process. ``Engine.submit_pings`` groups its pings here too.
 
-The result is exactly ``stays.by_person``'s (a property test holds the two equal). The only
+The result is exactly ``person_pings.by_person``'s (a property test holds the two equal). The only
 choice ``by_person`` makes that columns of times and cells cannot see is the order of ties, by
 event id: a person's two pings at the same moment in the same cell, or an event id sent twice.
-A slice with either is grouped by ``stays.by_person`` itself.
+A slice with either is grouped by ``person_pings.by_person`` itself.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from paicha.matching.stays import PersonPings, by_person
-from paicha.matching.stays import cell_of as _cell_of
+from paicha.matching.person_pings import PersonPings, by_person
+from paicha.matching.stays import cell_of
 
 Ints = npt.NDArray[np.int64]
 
@@ -35,7 +36,7 @@ _ID_SEPARATOR = "\x00"
 def cells_of(lats: Sequence[float], lons: Sequence[float], resolution: int) -> Ints:
     """Each ping's H3 cell at ``resolution`` (rule 1), as ``stays.cell_of`` gives it."""
     count = len(lats)
-    return np.fromiter(map(_cell_of, lats, lons, repeat(resolution, count)), np.int64, count)
+    return np.fromiter(map(cell_of, lats, lons, repeat(resolution, count)), np.int64, count)
 
 
 @dataclass(slots=True, eq=False)
@@ -124,8 +125,8 @@ def people_columns(
     cells: Ints,
     max_gap: int,
 ) -> tuple[PeopleColumns, int]:
-    """``stays.by_person`` of pings given as columns (any order), as ``PeopleColumns``; and how
-    many were dropped as re-sent."""
+    """``person_pings.by_person`` of pings given as columns (any order), as ``PeopleColumns``;
+    and how many were dropped as re-sent."""
     count = len(event_ids)
     if count == 0:
         return _from_people([]), 0

@@ -13,7 +13,7 @@ import pytest
 from paicha import batch, ping_slices
 from paicha.errors import FeedError
 from paicha.feeds import decode, decode_ping_columns, decode_ping_row
-from paicha.matching import stays
+from paicha.matching import person_pings
 from paicha.matching.engine import Engine
 from paicha.matching.params import MatchParams
 from paicha.simulate.scenario import SimulationConfig, simulate_city
@@ -191,7 +191,7 @@ def test_tricky_slices_group_as_their_lines_decoded_one_by_one(tmp_path: Path) -
     # content), persons interleaved, pings out of order and at one moment: each slice, whichever
     # way it is parsed (in one pass, or line by line when one is refused or odd) and grouped (on
     # columns, or by by_person for re-sent ids and ties), gives what decoding each of its lines
-    # and grouping them with stays.by_person gives.
+    # and grouping them with person_pings.by_person gives.
     ping = '{{"event_id":"{e}","person_id":"{p}","lat":{lat},"lon":112.55,"observed_at":"{t}"}}'
     rng = random.Random(11)
     times = [
@@ -236,7 +236,7 @@ def test_tricky_slices_group_as_their_lines_decoded_one_by_one(tmp_path: Path) -
             except FeedError as error:
                 refused.append((first_line + number, error.field))
         ids, persons, lats, lons, moments = (list(c) for c in zip(*rows, strict=True))
-        assert (piece.grouped.people(), piece.resent) == stays.located_by_person(
+        assert (piece.grouped.people(), piece.resent) == person_pings.located_by_person(
             ids, persons, lats, lons, moments, 8, MAX_GAP
         )
         assert [r for r, _, _ in piece.rejects] == [
@@ -291,7 +291,7 @@ def test_a_slice_parsed_in_pieces_gives_what_its_lines_give_one_by_one(
     rows = [decode_ping_row(line) for line in lines]
     ids, persons, lats, lons, moments = (list(c) for c in zip(*rows, strict=True))
     assert piece.rejects == []
-    assert (piece.grouped.people(), piece.resent) == stays.located_by_person(
+    assert (piece.grouped.people(), piece.resent) == person_pings.located_by_person(
         ids, persons, lats, lons, moments, 8, MAX_GAP
     )
 

@@ -1,4 +1,4 @@
-"""Grouping a slice's pings on whole columns gives exactly what ``stays.by_person`` gives."""
+"""Grouping a slice's pings on whole columns gives exactly what ``person_pings.by_person`` gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paicha.matching import stays
+from paicha.matching import person_pings, stays
 from paicha.matching.person_columns import cells_of, people_columns
 from paicha.matching.timeutil import MINUTE
 
@@ -46,7 +46,7 @@ def test_columns_group_a_slice_as_by_person_does(
     pings: tuple[list[str], list[str], list[int], list[int]],
 ) -> None:
     ids, persons, times, cells = pings
-    expected = stays.by_person(ids, persons, times, cells, MAX_GAP)
+    expected = person_pings.by_person(ids, persons, times, cells, MAX_GAP)
     columns, resent = people_columns(ids, persons, times, np.array(cells, np.int64), MAX_GAP)
     assert (columns.people(), resent) == expected
     assert columns.pings + resent == len(ids)

@@ -8,7 +8,7 @@ import random
 import h3.api.basic_int as h3int
 import pytest
 
-from paicha.matching import stays
+from paicha.matching import person_pings, stays
 from paicha.matching.timeutil import MINUTE
 
 MAX_GAP = 30 * MINUTE
@@ -116,7 +116,7 @@ def in_bulk(chunks: list[list[tuple[str, int, int]]], horizon: int = 0) -> stays
     track = stays.PersonTrack("p")
     for chunk in chunks:
         ids, times, cells = (list(column) for column in zip(*chunk, strict=True))
-        people, _ = stays.by_person(ids, ["p"] * len(ids), times, cells, MAX_GAP)
+        people, _ = person_pings.by_person(ids, ["p"] * len(ids), times, cells, MAX_GAP)
         for pings in people:
             stays.add_pings(track, pings, MAX_GAP, horizon)
     return track
@@ -159,7 +159,7 @@ def test_a_chunk_after_the_track_is_taken_whole_and_goes_on_from_its_newest_stay
 
 
 def test_pings_before_the_horizon_are_left_out_in_bulk_and_counted() -> None:
-    people, resent = stays.by_person(
+    people, resent = person_pings.by_person(
         ["a", "b", "a"], ["p", "p", "p"], [10, 20, 30], [HOME, HOME, WORK], MAX_GAP
     )
     assert resent == 1  # "a" again, later: the first copy in time order is kept
@@ -171,5 +171,5 @@ def test_pings_before_the_horizon_are_left_out_in_bulk_and_counted() -> None:
 def test_a_persons_pings_cross_processes_whole_whatever_their_event_ids() -> None:
     # Pickled as columns with the ids joined on a separator, unless an id holds the separator.
     for ids in (["a", "b", "c"], ["a\x00b", "c", "d"]):
-        people, _ = stays.by_person(ids, ["p"] * 3, [1, 2, 3], [HOME, HOME, WORK], MAX_GAP)
+        people, _ = person_pings.by_person(ids, ["p"] * 3, [1, 2, 3], [HOME, HOME, WORK], MAX_GAP)
         assert pickle.loads(pickle.dumps(people)) == people
